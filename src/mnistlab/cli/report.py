@@ -1,0 +1,58 @@
+"""Commands of this domain: ``report``, ``explore``, ``export-run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mnistlab.cli._app import app, parse_list
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
+    model: str = typer.Option(
+        None, "--model", help="Model of the per-sample sections (default cnn)."
+    ),
+    hardness: str = typer.Option(
+        None, "--hardness", help="Score used as hardness (default entropy)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Output file (default RUN_DIR/report.html)."),
+) -> None:
+    """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed)."""
+    from mnistlab.report import write_report
+
+    path = write_report(run_dir, model=model, hardness=hardness, out=out, progress=True)
+    size = path.stat().st_size / 1e6
+    typer.echo(f"{path} ({size:.1f} MB)")
+
+
+@app.command("explore")
+def explore_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
+    port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+) -> None:
+    """Browse every sample of a run in a local web app on 127.0.0.1 (read-only)."""
+    from mnistlab.app import serve
+
+    serve(run_dir, port=port, open_browser=not no_browser)
+
+
+@app.command("export-run")
+def export_run_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
+    format: str = typer.Option("fiftyone", "--format", help="Layout to write: fiftyone."),
+    out: Path = typer.Option(..., "--out", help="Output folder (replaced whole)."),
+    model: str = typer.Option(None, "--model", help="Whose predictions and scores (default cnn)."),
+    variants: str = typer.Option(
+        "clean", "--variants", help="Comma-separated variants to export, or 'all'."
+    ),
+) -> None:
+    """Write a run in FiftyOne's image-classification layout, every score a sample field."""
+    from mnistlab.report import export_run
+
+    chosen = None if variants.strip() == "all" else parse_list(variants)
+    path = export_run(run_dir, out, format=format, model=model, variants=chosen, progress=True)
+    typer.echo(str(path))

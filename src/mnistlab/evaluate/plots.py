@@ -1,0 +1,91 @@
+"""Robustness plots: accuracy heatmap (corruption x severity) and reliability diagrams."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mnistlab._atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["plot_heatmap", "plot_reliability"]
+
+
+def _save(fig: object, path: str | os.PathLike[str]) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    return Path(path)
+
+
+def plot_heatmap(acc: pd.DataFrame, model: str, path: str | os.PathLike[str]) -> Path:
+    """Heatmap of accuracy by corruption (rows, sorted by mean accuracy) and severity (columns)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mine = acc[(acc["model"] == model) & (acc["corruption"] != "identity")]
+    grid = mine.pivot_table(index="corruption", columns="severity", values="accuracy")
+    grid = grid.loc[grid.mean(axis=1).sort_values(ascending=False).index] if len(grid) else grid
+    clean = acc[(acc["model"] == model) & (acc["corruption"] == "identity")]["accuracy"]
+    height = max(2.5, 0.28 * len(grid) + 1.5)
+    fig, ax = plt.subplots(figsize=(1.1 * max(grid.shape[1], 1) + 3, height))
+    values = grid.to_numpy(dtype=float) if grid.size else np.zeros((0, 0))
+    image = ax.imshow(
+        values * 100 if values.size else np.zeros((1, 1)),
+        vmin=0,
+        vmax=100,
+        cmap="viridis",
+        aspect="auto",
+    )
+    ax.set_xticks(range(grid.shape[1]), [str(s) for s in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), list(grid.index), fontsize=8)
+    ax.set_xlabel("severity")
+    for (r, c), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(
+                c,
+                r,
+                f"{100 * v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="w" if v < 0.6 else "k",
+            )
+    title = f"{model}: accuracy (%) by corruption and severity"
+    if len(clean):
+        title += f"\nclean: {100 * float(clean.iloc[0]):.1f}%"
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label="accuracy (%)")
+    return _save(fig, path)
+
+
+def plot_reliability(
+    tables: dict[str, pd.DataFrame], path: str | os.PathLike[str], title: str = ""
+) -> Path:
+    """Reliability diagram: accuracy against confidence per bin, one line per named table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
+    for label, table in tables.items():
+        used = table[table["count"] > 0]
+        ax.plot(used["confidence"], used["accuracy"], marker="o", markersize=3, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top softmax probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or "reliability diagram", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    return _save(fig, path)

@@ -1,0 +1,291 @@
+"""Robustness from prediction tables: accuracy per corruption x severity, mCE, calibration.
+
+Definitions (Hendrycks & Dietterich 2019, ImageNet-C), with ``E`` the error rate:
+
+* corruption error ``CE_c = sum_s E_{s,c}(model) / sum_s E_{s,c}(baseline)``, and
+  ``mCE`` its mean over corruptions (in percent);
+* relative ``rCE_c = sum_s (E_{s,c} - E_clean)(model) / sum_s (E_{s,c} - E_clean)(baseline)``,
+  and relative mCE its mean (in percent);
+* expected calibration error with 15 equal-width confidence bins,
+  ``ECE = sum_b |B_b| / n * |accuracy(B_b) - confidence(B_b)|``, confidence being the top
+  softmax probability.
+
+Rows are grouped by ``(model, corruption, severity)``, so a variant mixing corruptions
+(Fashion-MNIST-C layout) counts each sample under its own corruption.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from mnistlab.errors import MnistlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "N_BINS",
+    "accuracy_table",
+    "corruption_table",
+    "expected_calibration_error",
+    "load_predictions",
+    "mce_table",
+    "per_class_table",
+    "reliability_table",
+]
+
+N_BINS = 15
+KEYS = ["model", "corruption", "severity"]
+REQUIRED = ("sample_id", "variant", "corruption", "severity", "label", "pred")
+
+
+def _bin_index(confidence: NDArray[np.float64], n_bins: int) -> NDArray[np.int64]:
+    # Bins are (lo, hi]; a confidence of exactly 0 joins the first bin.
+    idx = np.ceil(confidence * n_bins).astype(np.int64) - 1
+    return np.clip(idx, 0, n_bins - 1)
+
+
+def _confidence_correct(
+    probs: ArrayLike | None,
+    labels: ArrayLike | None,
+    confidence: ArrayLike | None,
+    correct: ArrayLike | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    if confidence is not None and correct is not None:
+        conf = np.asarray(confidence, dtype=np.float64)
+        corr = np.asarray(correct, dtype=np.float64)
+    else:
+        p = np.asarray(probs, dtype=np.float64)
+        if p.ndim != 2:
+            raise MnistlabError(f"probs must have shape (N, C), got {p.shape}")
+        y = np.asarray(labels)
+        if y.shape != (len(p),):
+            raise MnistlabError(f"labels must have shape ({len(p)},), got {y.shape}")
+        conf = p.max(axis=1)
+        corr = (p.argmax(axis=1) == y).astype(np.float64)
+    if conf.shape != corr.shape:
+        raise MnistlabError(f"confidence {conf.shape} and correct {corr.shape} differ in shape")
+    return conf, corr
+
+
+def reliability_table(
+    probs: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
+    *,
+    confidence: ArrayLike | None = None,
+    correct: ArrayLike | None = None,
+    n_bins: int = N_BINS,
+) -> pd.DataFrame:
+    """Per-bin count, mean confidence and accuracy (the data of a reliability diagram)."""
+    import pandas as pd
+
+    conf, corr = _confidence_correct(probs, labels, confidence, correct)
+    if n_bins < 1:
+        raise MnistlabError(f"n_bins must be at least 1, got {n_bins}")
+    idx = _bin_index(conf, n_bins)
+    count = np.bincount(idx, minlength=n_bins)
+    safe = np.maximum(count, 1)
+    return pd.DataFrame(
+        {
+            "bin": np.arange(n_bins),
+            "lower": np.arange(n_bins) / n_bins,
+            "upper": np.arange(1, n_bins + 1) / n_bins,
+            "count": count,
+            "confidence": np.where(count > 0, np.bincount(idx, conf, n_bins) / safe, np.nan),
+            "accuracy": np.where(count > 0, np.bincount(idx, corr, n_bins) / safe, np.nan),
+        }
+    )
+
+
+def expected_calibration_error(
+    probs: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
+    *,
+    confidence: ArrayLike | None = None,
+    correct: ArrayLike | None = None,
+    n_bins: int = N_BINS,
+) -> float:
+    """Expected calibration error (equal-width bins over the top-class confidence).
+
+    Give either ``probs (N, C)`` and ``labels (N,)``, or ``confidence`` and ``correct``.
+
+    Examples
+    --------
+    >>> expected_calibration_error(confidence=[0.9, 0.9, 0.6, 0.6], correct=[1, 1, 1, 0])
+    0.1
+    """
+    conf, corr = _confidence_correct(probs, labels, confidence, correct)
+    if conf.size == 0:
+        return float("nan")
+    table = reliability_table(confidence=conf, correct=corr, n_bins=n_bins)
+    used = table["count"] > 0
+    gaps = (table["accuracy"] - table["confidence"]).abs()[used]
+    return round(float((table["count"][used] * gaps).sum() / conf.size), 12)
+
+
+def load_predictions(sources: Iterable[Any]) -> pd.DataFrame:
+    """Read prediction tables (paths or DataFrames) into the compact frame evaluation uses.
+
+    Keeps ``model, variant, corruption, severity, sample_id, label, pred`` and adds
+    ``confidence`` (top probability) and ``correct``; the probability columns are dropped.
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frames = []
+    for src in sources:
+        if isinstance(src, (str, os.PathLike)):
+            path = Path(src)
+            if not path.is_file():
+                raise MnistlabError(f"{path}: no such predictions file")
+            try:
+                names = pq.read_schema(path).names
+            except Exception:
+                raise MnistlabError(f"{path}: not a Parquet predictions table") from None
+            missing = [c for c in REQUIRED if c not in names]
+            if missing:
+                raise MnistlabError(
+                    f"{path}: not a predictions table (missing: {', '.join(missing)})"
+                )
+            probs = [c for c in names if c.startswith("prob_")]
+            cols = [*REQUIRED, *probs, *(["model"] if "model" in names else [])]
+            table = pd.read_parquet(path, columns=cols)
+            default_name = path.stem
+        else:
+            table = src
+            missing = [c for c in REQUIRED if c not in table.columns]
+            if missing:
+                raise MnistlabError(f"predictions table is missing columns: {', '.join(missing)}")
+            probs = [c for c in table.columns if str(c).startswith("prob_")]
+            default_name = "model"
+        if not probs:
+            raise MnistlabError(f"{default_name}: predictions table has no prob_* columns")
+        compact = table[list(REQUIRED)].copy()
+        compact["model"] = table["model"].astype(str) if "model" in table.columns else default_name
+        compact["confidence"] = table[probs].to_numpy(np.float64).max(axis=1)
+        compact["correct"] = (compact["pred"].to_numpy() == compact["label"].to_numpy()).astype(
+            np.float64
+        )
+        frames.append(compact)
+    if not frames:
+        raise MnistlabError("no predictions given")
+    out = pd.concat(frames, ignore_index=True)
+    out["severity"] = out["severity"].astype(np.int64)
+    return out
+
+
+def accuracy_table(preds: pd.DataFrame, n_bins: int = N_BINS) -> pd.DataFrame:
+    """Accuracy, error, drop from clean, mean confidence and ECE per model x corruption x severity.
+
+    ``preds`` is the output of :func:`load_predictions`. The clean rows have corruption
+    ``"identity"`` and severity 0; ``drop`` is clean accuracy minus accuracy (NaN without
+    clean rows).
+    """
+    import pandas as pd
+
+    rows = []
+    for key, group in preds.groupby(KEYS, sort=True):
+        conf = group["confidence"].to_numpy()
+        corr = group["correct"].to_numpy()
+        rows.append(
+            {
+                **dict(zip(KEYS, key, strict=True)),
+                "n": len(group),
+                "accuracy": float(corr.mean()),
+                "error": float(1 - corr.mean()),
+                "confidence": float(conf.mean()),
+                "ece": expected_calibration_error(confidence=conf, correct=corr, n_bins=n_bins),
+            }
+        )
+    table = pd.DataFrame(rows)
+    clean = table[table["corruption"] == "identity"].set_index("model")["accuracy"]
+    table["drop"] = table["model"].map(clean) - table["accuracy"]
+    return table[[*KEYS, "n", "accuracy", "error", "drop", "confidence", "ece"]]
+
+
+def corruption_table(acc: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """Per model x corruption: mean accuracy over severities, drop, CE and relative CE (percent).
+
+    CE and relative CE need ``baseline`` (a model name present in ``acc``); without it they are NaN.
+    """
+    corrupted = acc[acc["corruption"] != "identity"]
+    clean_err = acc[acc["corruption"] == "identity"].set_index("model")["error"]
+    out = (
+        corrupted.groupby(["model", "corruption"], sort=True)
+        .agg(
+            severities=("severity", "nunique"), accuracy=("accuracy", "mean"), drop=("drop", "mean")
+        )
+        .reset_index()
+    )
+    out["ce"] = np.nan
+    out["relative_ce"] = np.nan
+    if baseline is None:
+        return out
+    models = set(acc["model"])
+    if baseline not in models:
+        raise MnistlabError(
+            f"baseline model {baseline!r} is not among the predictions "
+            f"(have: {', '.join(sorted(models))})"
+        )
+    base = corrupted[corrupted["model"] == baseline].set_index(["corruption", "severity"])["error"]
+    base_clean = clean_err.get(baseline, np.nan)
+    for i, row in out.iterrows():
+        mine = corrupted[
+            (corrupted["model"] == row["model"]) & (corrupted["corruption"] == row["corruption"])
+        ]
+        keys = [(row["corruption"], s) for s in mine["severity"]]
+        shared = [k for k in keys if k in base.index]
+        if not shared:
+            continue
+        err = mine.set_index(["corruption", "severity"]).loc[shared, "error"].to_numpy()
+        berr = base.loc[shared].to_numpy()
+        denom = berr.sum()
+        out.loc[i, "ce"] = 100 * err.sum() / denom if denom > 0 else np.nan
+        own_clean = clean_err.get(row["model"], np.nan)
+        rdenom = (berr - base_clean).sum()
+        out.loc[i, "relative_ce"] = 100 * (err - own_clean).sum() / rdenom if rdenom > 0 else np.nan
+    return out
+
+
+def mce_table(acc: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """Per model: clean accuracy, mean corrupted accuracy, mCE and relative mCE (percent)."""
+    import pandas as pd
+
+    per_corr = corruption_table(acc, baseline)
+    clean = acc[acc["corruption"] == "identity"].set_index("model")["accuracy"]
+    ece_clean = acc[acc["corruption"] == "identity"].set_index("model")["ece"]
+    rows = []
+    for model in sorted(set(acc["model"])):
+        mine = per_corr[per_corr["model"] == model]
+        rows.append(
+            {
+                "model": model,
+                "clean_accuracy": clean.get(model, np.nan),
+                "corrupted_accuracy": mine["accuracy"].mean() if len(mine) else np.nan,
+                "corruptions": len(mine),
+                "mce": mine["ce"].mean() if mine["ce"].notna().any() else np.nan,
+                "relative_mce": mine["relative_ce"].mean()
+                if mine["relative_ce"].notna().any()
+                else np.nan,
+                "clean_ece": ece_clean.get(model, np.nan),
+                "baseline": baseline or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def per_class_table(preds: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy of each true class under each corruption (pooled over severities)."""
+    out = (
+        preds.groupby(["model", "corruption", "label"], sort=True)["correct"]
+        .agg(["mean", "size"])
+        .reset_index()
+        .rename(columns={"label": "class", "mean": "accuracy", "size": "n"})
+    )
+    return out

@@ -1,0 +1,331 @@
+"""Prediction tables: one row per (variant, sample), the input of everything downstream.
+
+Columns: ``sample_id, variant, corruption, severity, label, pred, logit_0..logit_{C-1},
+prob_0..prob_{C-1}, model``. Variants are named as :func:`mnistlab.run.variant_name`
+(``"clean"`` or ``"<corruption>-s<k>"``); a variant whose samples mix corruptions (the
+Fashion-MNIST-C layout) keeps its own name and takes each row's corruption and severity from
+the variant's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mnistlab._atomic import atomic_path
+from mnistlab.data.dataset import Dataset
+from mnistlab.errors import MnistlabError
+from mnistlab.models.base import Model, softmax
+from mnistlab.run import CLEAN, parse_variant, variant_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "VariantData",
+    "as_variants",
+    "iter_predictions",
+    "predict_table",
+    "predict_variant",
+    "resolve_model",
+    "write_predictions",
+]
+
+DataLike = Any  # Dataset | path | dataset name | Mapping[str, Dataset] | Iterable[VariantData]
+
+
+@dataclass(frozen=True)
+class VariantData:
+    """One variant to predict on: its name, its images/labels and the per-row corruption."""
+
+    name: str
+    dataset: Dataset
+    corruption: NDArray[Any]
+    severity: NDArray[np.int64]
+
+
+def _variant(
+    dataset: Dataset, name: str, corruption: str | None, severity: int | None
+) -> VariantData:
+    n = len(dataset)
+    meta = dataset.metadata
+    if meta is not None and "corruption" in meta.columns and "severity" in meta.columns:
+        corr = meta["corruption"].astype(str).to_numpy(object)
+        sev = meta["severity"].fillna(0).to_numpy(np.int64)
+    else:
+        if corruption is None:
+            try:
+                corruption, severity = parse_variant(name)
+            except MnistlabError:
+                corruption, severity = name, 0
+        corr = np.full(n, corruption, dtype=object)
+        sev = np.full(n, int(severity or 0), dtype=np.int64)
+    return VariantData(name, dataset, corr, sev)
+
+
+def as_variants(data: DataLike, split: str = "test") -> Iterator[VariantData]:
+    """Normalise what :func:`predict_table` accepts into :class:`VariantData` items.
+
+    ``data`` may be a :class:`Dataset` (variant ``"clean"``, unless its metadata has
+    ``corruption``/``severity`` columns), a folder written by ``mnistlab corrupt``/``perturb``
+    (every variant of its manifest), a dataset name or IDX folder (its ``split``, clean), a
+    mapping ``{variant name: Dataset}`` or an iterable of :class:`VariantData`.
+    """
+    if isinstance(data, Dataset):
+        meta = data.metadata
+        if meta is not None and {"corruption", "severity"} <= set(meta.columns):
+            pairs = set(
+                zip(
+                    meta["corruption"].astype(str),
+                    meta["severity"].fillna(0).astype(int),
+                    strict=True,
+                )
+            )
+            name = variant_name(*next(iter(pairs))) if len(pairs) == 1 else data.name
+            yield _variant(data, name, None, None)
+        else:
+            yield _variant(data, CLEAN, "identity", 0)
+        return
+    if isinstance(data, Mapping):
+        for name, ds in data.items():
+            yield _variant(ds, str(name), None, None)
+        return
+    if isinstance(data, (str, os.PathLike)):
+        from mnistlab.data.variants import is_variant_dir, iter_variants, load_variant
+
+        if is_variant_dir(data):
+            for v in iter_variants(data):
+                if split not in v.splits:
+                    continue
+                ds = load_variant(data, v, split)
+                corruption = v.corruption
+                if corruption is None and v.info.get("kind") is not None:
+                    corruption = str(v.info["kind"])
+                name = v.name
+                if v.corruption is not None and v.severity is not None:
+                    name = variant_name(v.corruption, v.severity)
+                yield _variant(ds, name, corruption, v.severity if corruption is not None else None)
+            return
+        from mnistlab.data import load
+
+        yield _variant(load(data, split=split), CLEAN, "identity", 0)
+        return
+    if isinstance(data, Iterable):
+        for item in data:
+            if not isinstance(item, VariantData):
+                raise MnistlabError(f"expected VariantData items, got {type(item).__name__}")
+            yield item
+        return
+    raise MnistlabError(
+        f"cannot predict on {type(data).__name__}: give a Dataset, a folder or a name"
+    )
+
+
+def _predict_chunk(model: Model, images: NDArray[np.uint8]) -> NDArray[np.float32]:
+    return np.asarray(model.predict_logits(images), dtype=np.float32)
+
+
+def _logits(
+    model: Model, images: NDArray[np.uint8], executor: str, workers: int | None, chunk_size: int
+) -> NDArray[np.float32]:
+    from mnistlab.models.cnn import TorchModel
+    from mnistlab.models.logits import LogitsFile
+
+    # PyTorch already uses every core, and its thread pool does not survive a fork: torch
+    # models always predict in this process.
+    in_process = isinstance(model, (LogitsFile, TorchModel))
+    if executor == "serial" or in_process or len(images) <= chunk_size:
+        return _predict_chunk(model, images)
+    from mnistlab.parallel import chunk_bounds, map_tasks
+
+    tasks = [(model, images[a:b]) for a, b in chunk_bounds(len(images), chunk_size)]
+    return np.concatenate(
+        map_tasks(_predict_chunk, tasks, executor=executor, workers=workers), axis=0
+    )
+
+
+def predict_variant(
+    model: Model,
+    variant: VariantData,
+    *,
+    model_name: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+) -> pd.DataFrame:
+    """The prediction table of one variant (see the module docstring for the columns)."""
+    import pandas as pd
+
+    from mnistlab.models.logits import LogitsFile
+
+    ds = variant.dataset
+    if not model.class_names:
+        # An ONNX model with a dynamic output shape learns its classes from the data.
+        model.class_names = ds.class_names
+    if isinstance(model, LogitsFile):
+        model.check_classes(ds.num_classes)
+    elif model.num_classes != ds.num_classes:
+        raise MnistlabError(
+            f"model {model.name!r} has {model.num_classes} classes "
+            f"but {ds.name!r} has {ds.num_classes}"
+        )
+    logits = _logits(model, ds.images, executor, workers, chunk_size)
+    if logits.shape != (len(ds), ds.num_classes):
+        raise MnistlabError(
+            f"model {model.name!r} returned logits of shape {logits.shape}, "
+            f"expected {(len(ds), ds.num_classes)}"
+        )
+    probs = softmax(logits)
+    columns: dict[str, Any] = {
+        "sample_id": np.asarray(ds.sample_ids, dtype=np.int64),
+        "variant": np.full(len(ds), variant.name, dtype=object),
+        "corruption": np.asarray(variant.corruption, dtype=object),
+        "severity": np.asarray(variant.severity, dtype=np.int64),
+        "label": ds.labels,
+        "pred": logits.argmax(axis=1).astype(np.int64),
+    }
+    for c in range(logits.shape[1]):
+        columns[f"logit_{c}"] = logits[:, c]
+    for c in range(probs.shape[1]):
+        columns[f"prob_{c}"] = probs[:, c]
+    columns["model"] = np.full(len(ds), model_name or model.name, dtype=object)
+    table = pd.DataFrame(columns)
+    for col in ("variant", "corruption", "model"):
+        table[col] = table[col].astype(str)
+    return table
+
+
+def iter_predictions(
+    model: Model,
+    data: DataLike,
+    *,
+    split: str = "test",
+    model_name: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+    progress: bool = False,
+) -> Iterator[pd.DataFrame]:
+    """Yield the prediction table variant by variant (bounded memory)."""
+    from tqdm.auto import tqdm
+
+    variants = as_variants(data, split)
+    for v in tqdm(
+        variants, desc=f"predict {model_name or model.name}", unit="variant", disable=not progress
+    ):
+        yield predict_variant(
+            model,
+            v,
+            model_name=model_name,
+            executor=executor,
+            workers=workers,
+            chunk_size=chunk_size,
+        )
+
+
+def predict_table(
+    model: Model,
+    data: DataLike,
+    *,
+    split: str = "test",
+    model_name: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Predict every variant of ``data`` with ``model``; one row per (variant, sample).
+
+    Parameters
+    ----------
+    model : Model
+        Any :class:`~mnistlab.models.base.Model` (saved, ONNX, or a :class:`LogitsFile`).
+    data : Dataset, path, name or mapping
+        See :func:`as_variants`.
+    split : str
+        Split read from folders and dataset names.
+    model_name : str, optional
+        Value of the ``model`` column (default ``model.name``).
+    executor, workers, chunk_size
+        Chunks of ``chunk_size`` images run on :func:`mnistlab.parallel.map_tasks`
+        (``serial`` by default; PyTorch models always run in this process, on every core).
+
+    Examples
+    --------
+    >>> table = predict_table(model, load("fashion-mnist"))  # doctest: +SKIP
+    >>> table.groupby("variant").apply(lambda t: (t.pred == t.label).mean())  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    parts = list(
+        iter_predictions(
+            model,
+            data,
+            split=split,
+            model_name=model_name,
+            executor=executor,
+            workers=workers,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
+    )
+    if not parts:
+        raise MnistlabError(f"no variant with a {split!r} split to predict on")
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_predictions(
+    path: str | os.PathLike[str], tables: Iterable[pd.DataFrame]
+) -> tuple[Path, int]:
+    """Stream tables (same columns) into one Parquet file, atomically; returns (path, rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 0
+    writer: Any = None
+    with atomic_path(path, suffix=".parquet") as tmp:
+        try:
+            for table in tables:
+                batch = pa.Table.from_pandas(table, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(str(tmp), batch.schema)
+                writer.write_table(batch.cast(writer.schema))
+                rows += len(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise MnistlabError(f"{path}: nothing to write (no variant was predicted)")
+    return Path(path), rows
+
+
+def resolve_model(
+    spec: str | os.PathLike[str],
+    *,
+    layout: str = "NCHW",
+    scale: float = 1 / 255,
+    scores: str = "auto",
+) -> Model:
+    """A model from the command line: a saved model folder, an ``.onnx`` file or a logits file."""
+    from mnistlab.models.base import load_model
+    from mnistlab.models.logits import LogitsFile, is_logits_file
+    from mnistlab.models.onnx import OnnxModel
+
+    path = Path(spec)
+    if path.is_dir():
+        return load_model(path)
+    if path.suffix.lower() == ".onnx":
+        return OnnxModel(path, layout=layout, scale=scale)
+    if is_logits_file(path):
+        return LogitsFile(path, kind=scores)
+    if not path.exists():
+        raise MnistlabError(f"{path}: no such model (a saved model folder, .onnx or logits file)")
+    raise MnistlabError(
+        f"{path}: not a model (expected a saved model folder, .onnx, .npy, .csv or .parquet)"
+    )

@@ -1,0 +1,63 @@
+"""Hardness scores, test prioritisation, label issues, active learning, hard-sample analyses.
+
+Every score maps arrays to ``float64 (N,)`` where higher means more likely misclassified
+(or, for uniqueness, more unusual). See the README (Hardness scores) for every score's range.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mnistlab.scores import SCORES, apfd
+>>> probs = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8]])
+>>> s = SCORES["gini"](probs)
+>>> apfd(s, [False, True, False])
+0.8333333333333334
+"""
+
+from mnistlab.scores.analysis import analyze_run
+from mnistlab.scores.metrics import apfd, aupr, auroc, evaluate_ranking, faults_in_top_k
+from mnistlab.scores.surprise import DSA, LSA, SURPRISE, MahalanobisSA, dsa, lsa, mahalanobis
+from mnistlab.scores.table import prioritization_table, score_table
+from mnistlab.scores.uncertainty import (
+    SCORES,
+    ensemble_disagreement,
+    entropy,
+    gini,
+    least_confidence,
+    margin,
+    max_softmax,
+    mistakenness,
+    score,
+    softmax,
+    uniqueness,
+    variation_ratio,
+)
+
+__all__ = [
+    "DSA",
+    "LSA",
+    "SCORES",
+    "SURPRISE",
+    "MahalanobisSA",
+    "analyze_run",
+    "apfd",
+    "aupr",
+    "auroc",
+    "dsa",
+    "ensemble_disagreement",
+    "entropy",
+    "evaluate_ranking",
+    "faults_in_top_k",
+    "gini",
+    "least_confidence",
+    "lsa",
+    "mahalanobis",
+    "margin",
+    "max_softmax",
+    "mistakenness",
+    "prioritization_table",
+    "score",
+    "score_table",
+    "softmax",
+    "uniqueness",
+    "variation_ratio",
+]

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mnistlab.cli import main
+
+
+@pytest.fixture(scope="module")
+def logreg_dir(tmp_path_factory, fashion_dir):
+    out = tmp_path_factory.mktemp("m") / "lr"
+    code = main(
+        [
+            "train",
+            str(fashion_dir),
+            "--model",
+            "logreg",
+            "--train-size",
+            "600",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_saves_a_model(logreg_dir, capsys):
+    manifest = json.loads((logreg_dir / "manifest.json").read_text())
+    assert (
+        manifest["kind"] == "sklearn"
+        and manifest["train_size"] == 600
+        and manifest["accuracy"] > 0.7
+    )
+
+
+@pytest.mark.slow
+def test_train_tip_cnn_with_onnx(tmp_path, fashion_dir, capsys):
+    code = main(
+        [
+            "train",
+            str(fashion_dir),
+            "--model",
+            "tip-cnn",
+            "--train-size",
+            "256",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "tip"),
+            "--onnx",
+            str(tmp_path / "tip.onnx"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0 and "tip-cnn: test accuracy" in capsys.readouterr().out
+    assert (tmp_path / "tip.onnx").stat().st_size > 1000
+    code = main(
+        [
+            "predict",
+            str(tmp_path / "tip.onnx"),
+            str(fashion_dir),
+            "--out",
+            str(tmp_path / "p.parquet"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert len(pd.read_parquet(tmp_path / "p.parquet")) == 10000
+
+
+def test_predict_evaluate_pipeline(tmp_path, logreg_dir, fashion_dir, capsys):
+    preds = tmp_path / "lr.parquet"
+    assert (
+        main(["predict", str(logreg_dir), str(fashion_dir), "--out", str(preds), "--no-progress"])
+        == 0
+    )
+    table = pd.read_parquet(preds)
+    assert len(table) == 10000 and table["model"].iloc[0] == "logreg"
+    # a logits file of "another" model made from the same predictions
+    np.save(tmp_path / "other.npy", table[[f"logit_{i}" for i in range(10)]].to_numpy())
+    other = tmp_path / "other.parquet"
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "other.npy"),
+                str(fashion_dir),
+                "--out",
+                str(other),
+                "--name",
+                "other",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    code = main(["evaluate", str(other), "--baseline", str(preds), "--out", str(tmp_path / "eval")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "other: clean" in out
+    summary = pd.read_csv(tmp_path / "eval" / "mce.csv")
+    assert set(summary["model"]) == {"other", "logreg"}
+    assert (
+        main(["evaluate", str(preds), "--baseline", "logreg", "--out", str(tmp_path / "e2")]) == 0
+    )
+
+
+def test_exit_codes(tmp_path, fashion_dir, logreg_dir, capsys):
+    assert main(["train", str(fashion_dir), "--model", "resnet", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown model 'resnet'" in capsys.readouterr().err
+    bad = tmp_path / "bad.npy"
+    arr = np.zeros((10000, 10))
+    arr[0, 0] = np.nan
+    np.save(bad, arr)
+    assert main(["predict", str(bad), str(fashion_dir), "--out", str(tmp_path / "p.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npy" in err and "NaN" in err and err.count("\n") == 1
+    assert not (tmp_path / "p.parquet").exists()
+    np.save(tmp_path / "short.npy", np.zeros((5, 10)))
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "short.npy"),
+                str(fashion_dir),
+                "--out",
+                str(tmp_path / "p.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert "short.npy: holds 5 rows" in capsys.readouterr().err
+    assert (
+        main(["predict", str(logreg_dir), str(fashion_dir), "--out", str(tmp_path / "p.csv")]) == 2
+    )
+    assert main(["evaluate", str(tmp_path / "none.parquet"), "--out", str(tmp_path / "e")]) == 2
+    assert (
+        main(
+            [
+                "study",
+                "--out",
+                str(tmp_path / "s"),
+                "--corruptions",
+                "nope",
+                "--quick",
+                "--no-progress",
+                "--steps",
+                "predict",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(["benchmark", str(fashion_dir), "--models", "xgb", "--out", str(tmp_path / "b")]) == 2
+    )
+    assert main(["train", str(fashion_dir), "--seed", "-1", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_benchmark_command(tmp_path, fashion_dir, capsys):
+    code = main(
+        [
+            "benchmark",
+            str(fashion_dir),
+            "--models",
+            "logreg",
+            "--train-size",
+            "300",
+            "--test-size",
+            "100",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0 and "best: logreg" in capsys.readouterr().out
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import functools
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.data import read_idx, write_idx
+from mnistlab.data.variants import iter_variants, load_variant
+
+
+@pytest.fixture(scope="module")
+def small_dir(tmp_path_factory: pytest.TempPathFactory, mnist_test) -> Path:
+    folder = tmp_path_factory.mktemp("mnist_small")
+    for prefix, n in (("t10k", 40), ("train", 30)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", mnist_test.images[:n])
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", mnist_test.labels[:n].astype(np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_measure_command(small_dir: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"m{suffix}"
+    assert (
+        main(["measure", str(small_dir), "--split", "test", "--workers", "1", "--out", str(out)])
+        == 0
+    )
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert len(table) == 40
+    assert {"index", "sample_id", "area", "length", "thickness", "slant", "width", "height"} <= set(
+        table.columns
+    )
+
+
+def test_perturb_command_writes_released_layout(small_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "global"
+    argv = [
+        "perturb",
+        str(small_dir),
+        "--kind",
+        "global",
+        "--split",
+        "all",
+        "--seed",
+        "3",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    for prefix, n in (("t10k", 40), ("train", 30)):
+        images = read_idx(out / f"{prefix}-images-idx3-ubyte.gz")
+        pert = read_idx(out / f"{prefix}-pert-idx1-ubyte.gz")
+        assert images.shape == (n, 28, 28) and pert.shape == (n,)
+        assert set(np.unique(pert)) <= {0, 1, 2}
+        morpho = pd.read_csv(out / f"{prefix}-morpho.csv")
+        assert list(morpho.columns) == [
+            "index",
+            "area",
+            "length",
+            "thickness",
+            "slant",
+            "width",
+            "height",
+        ]
+    (variant,) = list(iter_variants(out))
+    assert variant.name == "morpho-global"
+    ds = load_variant(out, variant, "train")
+    assert len(ds) == 30 and ds.metadata is not None
+    np.testing.assert_array_equal(ds.metadata["pert"], read_idx(out / "train-pert-idx1-ubyte.gz"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["perturb", "{d}", "--kind", "wobbly", "--out", "{o}"], "wobbly"),
+        (["perturb", "{d}", "--kind", "thin", "--split", "dev", "--out", "{o}"], "dev"),
+        (["perturb", "{d}", "--kind", "thin", "--seed", "-2", "--out", "{o}"], "seed"),
+        (["measure", "{d}", "--out", "{o}.txt"], ".txt"),
+        (["measure", "{d}", "--split", "dev", "--out", "{o}.csv"], "dev"),
+        (["measure", "{d}", "--executor", "threads", "--out", "{o}.csv"], "threads"),
+        (["measure", "{d}", "--scheduler", "tcp://h:1", "--out", "{o}.csv"], "--executor dask"),
+        (["perturb", "{d}", "--kind", "thin", "--chunk-size", "0", "--out", "{o}"], "chunk-size"),
+    ],
+)
+def test_bad_input_exits_2(
+    small_dir: Path, tmp_path: Path, capsys, argv: list[str], needle: str
+) -> None:
+    out = tmp_path / "x"
+    args = [a.format(d=small_dir, o=out) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- resume
+
+# What the patched chunk functions do; forked worker processes inherit it.
+_CONTROL: dict[str, Any] = {}
+
+
+def _flaky(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` recording each call, failing on the chunk that starts with ``_CONTROL["fail"]``.
+
+    It keeps ``fn``'s module and name: process workers find it by them, and a checkpoint's
+    job hash (made from them) stays the same when the real function runs again.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(images: np.ndarray, *args: Any) -> Any:
+        fail = _CONTROL.get("fail")
+        if fail is not None and np.array_equal(images[0], fail):
+            raise ValueError("simulated chunk failure")
+        if len(images) > 1:  # not the one-image warm-up calls made before forking
+            Path(_CONTROL["calls"], uuid.uuid4().hex).touch()
+        return fn(images, *args)
+
+    return wrapper
+
+
+def _patch(monkeypatch: pytest.MonkeyPatch, module: str, name: str, calls: Path) -> None:
+    # ``mnistlab.morpho.measure`` is also a function name: take the module from sys.modules.
+    mod = sys.modules[module]
+    monkeypatch.setattr(mod, name, _flaky(getattr(mod, name)))
+    calls.mkdir()
+    _CONTROL.clear()
+    _CONTROL["calls"] = str(calls)
+
+
+def _ncalls(calls: Path) -> int:
+    n = len(list(calls.iterdir()))
+    for p in calls.iterdir():
+        p.unlink()
+    return n
+
+
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_measure_failed_chunk_leaves_nothing_and_resumes(
+    small_dir: Path,
+    tmp_path: Path,
+    mnist_test,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    executor: str,
+) -> None:
+    from mnistlab.parallel import checkpoint_dir_for
+
+    ref = tmp_path / "ref.csv"
+    base = ["measure", str(small_dir), "--chunk-size", "10"]
+    assert main([*base, "--executor", "serial", "--out", str(ref)]) == 0
+    _patch(monkeypatch, "mnistlab.morpho.measure", "_measure_chunk", tmp_path / "calls")
+    _CONTROL["fail"] = mnist_test.images[20]
+    out = tmp_path / "m.csv"
+    argv = [*base, "--executor", executor, "--workers", "2", "--checkpoint", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "chunk 2 of 4 (samples 20..29) failed: ValueError: simulated chunk failure" in err
+    assert "run the same command again to resume" in err
+    assert not out.exists()
+    kept = len(list(checkpoint_dir_for(out).glob("task-*.pkl")))
+    assert kept >= (2 if executor == "serial" else 1)
+    assert _ncalls(tmp_path / "calls") == kept  # every finished chunk was saved
+
+    _CONTROL["fail"] = None
+    assert main(argv) == 0
+    assert _ncalls(tmp_path / "calls") == 4 - kept  # the saved chunks were not recomputed
+    assert out.read_bytes() == ref.read_bytes()  # same bytes as one serial run
+    assert not checkpoint_dir_for(out).exists()
+
+
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_perturb_failed_chunk_leaves_nothing_and_resumes(
+    small_dir: Path,
+    tmp_path: Path,
+    mnist_test,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    executor: str,
+) -> None:
+    from mnistlab.parallel import checkpoint_dir_for
+
+    ref = tmp_path / "ref"
+    base = ["perturb", str(small_dir), "--kind", "local", "--seed", "4", "--chunk-size", "10"]
+    assert main([*base, "--executor", "serial", "--out", str(ref)]) == 0
+    _patch(monkeypatch, "mnistlab.morpho.datasets", "_perturb_chunk", tmp_path / "calls")
+    _CONTROL["fail"] = mnist_test.images[30]
+    out = tmp_path / "local"
+    argv = [*base, "--executor", executor, "--workers", "2", "--checkpoint", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "chunk 3 of 4 (samples 30..39) failed: ValueError: simulated chunk failure" in err
+    assert not out.exists()
+    kept = len(list(checkpoint_dir_for(out).glob("task-*.pkl")))
+    assert kept >= (3 if executor == "serial" else 1)
+    assert _ncalls(tmp_path / "calls") == kept
+
+    _CONTROL["fail"] = None
+    assert main(argv) == 0
+    assert _ncalls(tmp_path / "calls") == 4 - kept
+    files = sorted(p.name for p in ref.iterdir())
+    assert files == sorted(p.name for p in out.iterdir())
+    for name in files:
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    assert not checkpoint_dir_for(out).exists()
+
+
+def test_dask_executor_runs_inside_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from mnistlab import parallel
+    from mnistlab.cli import morpho as cli_morpho
+
+    opened: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(
+        parallel,
+        "dask_session",
+        lambda scheduler, workers: opened.append((scheduler, workers)) or contextlib.nullcontext(),
+    )
+    with cli_morpho._session("local", None, 2):
+        pass
+    assert opened == []
+    with cli_morpho._session("dask", "tcp://10.0.0.5:8786", 3):
+        pass
+    assert opened == [("tcp://10.0.0.5:8786", 3)]
