@@ -137,6 +137,14 @@ def test_parallel_executor_gives_the_same_table(tiny_logreg, tiny_cnn, fashion_t
     )
 
 
+def test_sklearn_logits_do_not_depend_on_the_chunk(tiny_logreg, fashion_test):
+    # BLAS picks another kernel for small matrices; a sample alone must match it in a batch.
+    images = fashion_test.images[:300]
+    whole = tiny_logreg.predict_logits(images)
+    one_by_one = np.concatenate([tiny_logreg.predict_logits(images[i : i + 1]) for i in range(300)])
+    np.testing.assert_array_equal(one_by_one, whole)
+
+
 def test_class_count_mismatch_and_write(tmp_path, tiny_logreg, fashion_test):
     ds = fashion_test[:10]
     three = Dataset(ds.images, np.zeros(10, np.int64), ("a", "b", "c"))

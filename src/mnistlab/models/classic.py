@@ -123,6 +123,9 @@ def make_pipeline(name: str, seed: int = 0, **params: Any) -> Any:
     return Pipeline([("scale", StandardScaler()), ("clf", CLASSIFIERS[name][0](seed, **params))])
 
 
+_MIN_BLAS_ROWS = 256
+
+
 def _flat(images: NDArray[np.uint8]) -> NDArray[np.float32]:
     x = np.asarray(images)
     if x.ndim != 3:
@@ -157,15 +160,24 @@ class SklearnModel(Model):
         out = np.full((len(x), self.num_classes), np.log(PROB_FLOOR), np.float32)
         if len(x) == 0:
             return out
+        n = len(x)
         flat = _flat(x)
+        if n < _MIN_BLAS_ROWS:
+            # OpenBLAS takes a "small matrix" kernel with another summation order below a
+            # few hundred rows, so a sample's logits would depend on the size of the chunk it
+            # came in. Padding with blank rows keeps every sample on the same kernel: the
+            # logits are byte-identical whatever the chunking, executor or worker count.
+            flat = np.concatenate([flat, np.zeros((_MIN_BLAS_ROWS - n, flat.shape[1]), flat.dtype)])
         classes = np.asarray(self.pipeline.classes_, dtype=np.int64)
         if hasattr(self.pipeline, "predict_proba"):
-            proba = self.pipeline.predict_proba(flat)
+            proba = self.pipeline.predict_proba(flat)[:n]
             out[:, classes] = np.log(np.clip(proba, PROB_FLOOR, 1.0))
         else:
-            scores = np.asarray(self.pipeline.decision_function(flat), dtype=np.float32)
-            out[:] = scores.min() - 10.0
-            out[:, classes] = scores.reshape(len(x), -1)
+            scores = np.asarray(self.pipeline.decision_function(flat), dtype=np.float32)[:n]
+            scores = scores.reshape(n, -1)
+            # Per row, so that a sample's logits never depend on the rest of its chunk.
+            out[:] = scores.min(axis=1, keepdims=True) - 10.0
+            out[:, classes] = scores
         return out
 
     def save(self, path: str | os.PathLike[str]) -> Path:
