@@ -136,6 +136,15 @@ def test_onnx_probability_outputs_become_log_probabilities(tmp_path, tiny_cnn, f
     )
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_is_recorded_and_weights_stay_float32(fashion_train, precision):
+    ds = fashion_train[:256]
+    m = train(ds.images, ds.labels, "cnn", epochs=1, precision=precision, progress=False)
+    assert m.manifest["precision"] == precision
+    assert all(p.dtype.is_floating_point and p.element_size() == 4 for p in m.net.parameters())
+    assert m.predict_logits(ds.images[:8]).dtype == np.float32
+
+
 def test_bad_training_inputs(fashion_small):
     with pytest.raises(MnistlabError, match="unknown model 'resnet'"):
         train(fashion_small, np.zeros(100, np.int64), "resnet")
@@ -149,6 +158,8 @@ def test_bad_training_inputs(fashion_small):
         train(fashion_small.astype(np.float32), np.zeros(100, np.int64), "tip-cnn")
     with pytest.raises(MnistlabError, match="threads"):
         train(fashion_small, np.zeros(100, np.int64), "cnn", threads=0)
+    with pytest.raises(MnistlabError, match="unknown precision 'fp16'"):
+        train(fashion_small, np.zeros(100, np.int64), "cnn", precision="fp16")
 
 
 def test_predict_checks_image_shape(tiny_cnn):

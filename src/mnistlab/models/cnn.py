@@ -6,7 +6,8 @@ Two architectures are registered:
     The default: three 3x3 conv blocks (32-64-128 channels, BatchNorm, ReLU, max-pool), a
     256-unit hidden layer and dropout 0.2 before the output; trained for 11 epochs (batch 128)
     with AdamW and a one-cycle learning rate, with light augmentation (random shifts of 1 px,
-    horizontal flips for non-digit classes). About 4 minutes on 2 idle CPU cores.
+    horizontal flips for non-digit classes), in bfloat16 mixed precision where the CPU has it
+    natively. About 4 minutes on 2 CPU cores (AMD EPYC, AVX512-BF16).
 ``tip-cnn``
     The small Keras network of Weiss & Tonella (2022), "Simple techniques work surprisingly
     well for neural network test prioritization and active learning": conv32 3x3, max-pool,
@@ -275,6 +276,22 @@ def _augment(
     return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def _use_bf16(precision: str) -> bool:
+    import torch
+
+    if precision not in PRECISIONS:
+        raise MnistlabError(
+            f"unknown precision {precision!r} (choose from: {', '.join(PRECISIONS)})"
+        )
+    if precision == "auto":
+        # Emulated bfloat16 is slower than float32: only where the CPU computes it natively.
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return precision == "bf16"
+
+
 def _is_digits(class_names: tuple[str, ...]) -> bool:
     return all(c.strip().isdigit() for c in class_names)
 
@@ -292,6 +309,7 @@ def train_torch(
     name: str | None = None,
     flip: bool | None = None,
     threads: int | None = None,
+    precision: str = "auto",
 ) -> TorchModel:
     """Train a network of :data:`ARCHITECTURES` on the CPU.
 
@@ -310,12 +328,18 @@ def train_torch(
     progress : bool
         Show a progress bar with the running loss and accuracy.
     val : (images, labels), optional
-        Evaluated after every epoch; its accuracy is stored in the manifest as ``accuracy``.
+        Evaluated after the final epoch; its accuracy is stored in the manifest as
+        ``accuracy``.
     flip : bool, optional
         Random horizontal flips in the augmentation. Default: on unless the class names are
         digits (a flipped 2 is not a 2).
     threads : int, optional
         PyTorch CPU threads (default: every core this process may use).
+    precision : {"auto", "bf16", "fp32"}
+        Arithmetic of the training passes. ``"auto"`` trains in bfloat16 mixed precision
+        where the CPU has native bfloat16 instructions (AVX512-BF16 or AMX: about twice as
+        fast, same accuracy) and in float32 elsewhere. The weights, and so predictions and
+        the ONNX export, are always float32.
     """
     import torch
     from torch import nn
@@ -340,6 +364,7 @@ def train_torch(
         raise MnistlabError(f"epochs must be at least 1, got {epochs!r}")
     do_flip = (not _is_digits(names)) if flip is None else bool(flip)
     size = int(x_all.shape[1])
+    use_bf16 = _use_bf16(precision)
 
     _set_threads(threads)
     torch.manual_seed(seed)
@@ -380,7 +405,9 @@ def train_torch(
                 xt = model._tensor(xb)
                 yt = torch.from_numpy(y_all[idx])
                 opt.zero_grad(set_to_none=True)
-                out = net(xt)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                    out = net(xt)
+                out = out.float()
                 loss = loss_fn(out, yt)
                 loss.backward()
                 opt.step()
@@ -430,6 +457,7 @@ def train_torch(
             "batch_size": arch.batch_size,
             "optimizer": arch.optimizer,
             "lr": arch.lr,
+            "precision": "bf16" if use_bf16 else "fp32",
             "augment": {"shift": 1, "flip": do_flip} if arch.augment else None,
             "data_sha256": data_sha256(x_all, y_all),
             "train_size": len(x_all),
