@@ -13,6 +13,7 @@ Runs the explorer with uvicorn on 127.0.0.1 and measures over HTTP with httpx.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import tempfile
@@ -176,7 +177,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench_gallery(Path(tmp), n, 8 if args.quick else 20)
         bench_report(Path(tmp), n, 5 if args.quick else 15)
-    print("(timings taken on a shared 2-core machine under load from other jobs)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (the machine may be shared)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import struct
 import sys
 import tempfile
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         n, nbytes = full.shape[0], plain.stat().st_size
         per_image = nbytes / n
         print(f"file: {args.file} ({n} images, {nbytes / 1e6:.1f} MB decompressed)")
-        print("(timings taken on a shared, loaded machine; best of repeats)")
+        print(f"best of repeats; load average {os.getloadavg()[0]:.1f} (the machine may be shared)")
         rows = []
         for label, path in (("gzip", args.file), ("plain", plain)):
             t_fast = best_time(partial(read_idx, path), repeats)

@@ -128,7 +128,7 @@ def main() -> None:
     warm_up()
     for p in (Thinning(), Thickening(), Swelling(), Fracture()):
         p(x[:2])
-    print(f"machine shared with other helpers: timings taken under load (load average {_load()})")
+    print(f"load average {_load()} (the machine may be shared)")
     print(f"{'task':12s} {'fast img/s':>11s} {'naive img/s':>12s} {'ratio':>7s}  (one core)")
     with threadpool_limits(1):
         fast = rate(lambda: measure(x, workers=1), n_fast)

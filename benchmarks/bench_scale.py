@@ -17,6 +17,7 @@ overhead per job: the cluster start plus the first ("cold") job's extra time ove
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = sorted({1, min(2, default_workers())})
     n_corrupt = 2000 if args.quick else 10000
     images = np.ascontiguousarray(load("fashion-mnist", "test", download=False).images[:n_corrupt])
-    print(f"cores available: {default_workers()} (timings taken on a shared, loaded machine)")
+    print(f"cores available: {default_workers()}; load average {os.getloadavg()[0]:.1f}")
 
     def corrupt_job(executor: str, w: int) -> Any:
         return run_chunked(
