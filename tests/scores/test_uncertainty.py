@@ -147,6 +147,12 @@ def test_variation_ratio_hand_values() -> None:
         u.variation_ratio(np.full((2, 1, 2), np.nan))
 
 
+def test_ensemble_disagreement_reaches_one_on_a_compromise() -> None:
+    # Each member ranks its own class first and class 1 second; the mean favours class 1.
+    members = np.array([[[0.45, 0.40, 0.15]], [[0.15, 0.40, 0.45]]])
+    np.testing.assert_array_equal(u.ensemble_disagreement(members), [1.0])
+
+
 def test_ensemble_disagreement_probs_and_logits() -> None:
     probs = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.8, 0.2], [0.4, 0.6]], [[0.3, 0.7], [0.6, 0.4]]])
     np.testing.assert_allclose(u.ensemble_disagreement(probs), [1 / 3, 1 / 3])

@@ -343,8 +343,9 @@ def ensemble_disagreement(members: ArrayLike) -> NDArray[np.float64]:
 
     ``members`` are logits or probabilities ``(K, N, C)``. The ensemble's prediction is the
     argmax of the mean probability (softmax is applied to each member when rows do not sum to
-    1); the score is the fraction of members whose own argmax differs. Range ``[0, 1 - 1/K]``
-    in practice (0: unanimous).
+    1); the score is the fraction of members whose own argmax differs. Range ``[0, 1]``
+    (0: unanimous). It is usually at most ``1 - 1/K``, but reaches 1 when the mean favours a
+    compromise class that no member ranks first.
 
     >>> m = np.array([[[0.9, 0.1]], [[0.8, 0.2]], [[0.3, 0.7]]])
     >>> ensemble_disagreement(m)
