@@ -38,6 +38,22 @@ def test_train_saves_a_model(logreg_dir, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    ("model", "precision", "message"),
+    [
+        ("tip-cnn", "fp16", "unknown precision 'fp16'"),
+        ("logreg", "bf16", "--precision applies to PyTorch models only"),
+    ],
+)
+def test_train_rejects_a_bad_precision(tmp_path, fashion_dir, capsys, model, precision, message):
+    out = tmp_path / "m"
+    argv = ["train", str(fashion_dir), "--model", model, "--precision", precision]
+    code = main([*argv, "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_train_tip_cnn_with_onnx(tmp_path, fashion_dir, capsys):
     code = main(
@@ -54,10 +70,13 @@ def test_train_tip_cnn_with_onnx(tmp_path, fashion_dir, capsys):
             str(tmp_path / "tip"),
             "--onnx",
             str(tmp_path / "tip.onnx"),
+            "--precision",
+            "fp32",
             "--no-progress",
         ]
     )
     assert code == 0 and "tip-cnn: test accuracy" in capsys.readouterr().out
+    assert json.loads((tmp_path / "tip" / "manifest.json").read_text())["precision"] == "fp32"
     assert (tmp_path / "tip.onnx").stat().st_size > 1000
     code = main(
         [

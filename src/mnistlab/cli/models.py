@@ -36,12 +36,26 @@ def train_cmd(
         None, "--data-dir", help="Folder searched first for the dataset."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="PyTorch models: auto (bf16 where the CPU has it natively), bf16 or fp32.",
+    ),
 ) -> None:
     """Train a model on the train split, score it on the test split and save it to a folder."""
     from mnistlab.data import load
+    from mnistlab.errors import MnistlabError
     from mnistlab.models import export_onnx, get_spec, train
+    from mnistlab.models.cnn import PRECISIONS
 
-    get_spec(model)  # unknown names fail before the data is read
+    spec = get_spec(model)  # unknown names fail before the data is read
+    if precision not in PRECISIONS:
+        raise MnistlabError(
+            f"unknown precision {precision!r} (choose from: {', '.join(PRECISIONS)})"
+        )
+    options = {"precision": precision} if spec.kind == "torch" else {}
+    if spec.kind != "torch" and precision != "auto":
+        raise MnistlabError(f"--precision applies to PyTorch models only, not {model!r}")
     train_ds = load(name, split="train", data_dir=data_dir)
     if train_size:
         train_ds = train_ds[:train_size]
@@ -55,6 +69,7 @@ def train_cmd(
         seed=seed,
         progress=progress,
         val=(test_ds.images, test_ds.labels),
+        **options,
     )
     fitted.manifest["dataset"] = str(name)
     fitted.save(out)
