@@ -46,16 +46,13 @@ def train_cmd(
     from mnistlab.data import load
     from mnistlab.errors import MnistlabError
     from mnistlab.models import export_onnx, get_spec, train
-    from mnistlab.models.cnn import PRECISIONS
+    from mnistlab.models.cnn import check_precision
 
-    spec = get_spec(model)  # unknown names fail before the data is read
-    if precision not in PRECISIONS:
-        raise MnistlabError(
-            f"unknown precision {precision!r} (choose from: {', '.join(PRECISIONS)})"
-        )
-    options = {"precision": precision} if spec.kind == "torch" else {}
+    spec = get_spec(model)  # unknown names and options fail before the data is read
+    check_precision(precision)
     if spec.kind != "torch" and precision != "auto":
         raise MnistlabError(f"--precision applies to PyTorch models only, not {model!r}")
+    options = {"precision": precision} if spec.kind == "torch" else {}
     train_ds = load(name, split="train", data_dir=data_dir)
     if train_size:
         train_ds = train_ds[:train_size]

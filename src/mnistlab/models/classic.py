@@ -157,10 +157,10 @@ class SklearnModel(Model):
                 f"model {self.name!r} expects images of shape (N, {self.image_shape[0]}, "
                 f"{self.image_shape[1]}), got {x.shape}"
             )
-        out = np.full((len(x), self.num_classes), np.log(PROB_FLOOR), np.float32)
-        if len(x) == 0:
-            return out
         n = len(x)
+        out = np.full((n, self.num_classes), np.log(PROB_FLOOR), np.float32)
+        if n == 0:
+            return out
         flat = _flat(x)
         if n < _MIN_BLAS_ROWS:
             # OpenBLAS takes a "small matrix" kernel with another summation order below a
@@ -173,8 +173,9 @@ class SklearnModel(Model):
             proba = self.pipeline.predict_proba(flat)[:n]
             out[:, classes] = np.log(np.clip(proba, PROB_FLOOR, 1.0))
         else:
-            scores = np.asarray(self.pipeline.decision_function(flat), dtype=np.float32)[:n]
-            scores = scores.reshape(n, -1)
+            scores = np.asarray(self.pipeline.decision_function(flat), np.float32)[:n].reshape(
+                n, -1
+            )
             # Per row, so that a sample's logits never depend on the rest of its chunk.
             out[:] = scores.min(axis=1, keepdims=True) - 10.0
             out[:, classes] = scores

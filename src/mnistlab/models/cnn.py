@@ -279,14 +279,19 @@ def _augment(
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
-def _use_bf16(precision: str) -> bool:
-    import torch
-
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise naming the choices."""
     if precision not in PRECISIONS:
         raise MnistlabError(
             f"unknown precision {precision!r} (choose from: {', '.join(PRECISIONS)})"
         )
-    if precision == "auto":
+    return precision
+
+
+def _use_bf16(precision: str) -> bool:
+    import torch
+
+    if check_precision(precision) == "auto":
         # Emulated bfloat16 is slower than float32: only where the CPU computes it natively.
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return precision == "bf16"
@@ -337,9 +342,9 @@ def train_torch(
         PyTorch CPU threads (default: every core this process may use).
     precision : {"auto", "bf16", "fp32"}
         Arithmetic of the training passes. ``"auto"`` trains in bfloat16 mixed precision
-        where the CPU has native bfloat16 instructions (AVX512-BF16 or AMX: about twice as
-        fast, same accuracy) and in float32 elsewhere. The weights, and so predictions and
-        the ONNX export, are always float32.
+        where the CPU has native bfloat16 instructions (AVX512-BF16 or AMX: 1.6-1.7x
+        faster per step on a 2-core EPYC, same accuracy) and in float32 elsewhere. The
+        weights, and so predictions and the ONNX export, are always float32.
     """
     import torch
     from torch import nn
