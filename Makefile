@@ -40,7 +40,7 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests benchmarks examples
 
 study: install data
-	$(VENV)/bin/mnistlab study --dataset fashion-mnist --out $(RUN)
+	$(VENV)/bin/mnistlab study --dataset fashion-mnist --fmnist-c --out $(RUN)
 
 bench: install data
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -36,6 +36,11 @@ Steps of the study (see :data:`STEPS`):
     Per-sample scores ``scores/<model>.parquet``, the prioritisation table and the hard-sample
     analyses in ``hardness/<model>/`` for every model (:func:`mnistlab.scores.analyze_run`);
     with ``active_learning`` also ``active_learning/<model>/`` for the first model.
+``fmnist-c``
+    Only with ``fmnist_c``: the Fashion-MNIST-C layout of the dataset (train and test), the
+    CNN trained on its corrupted train split, and the prioritisation of its corrupted test
+    split by that CNN and by the run's clean-trained models, in ``fmnist-c/``
+    (:func:`mnistlab.scores.fmnist_c.fmnist_c_prioritization`).
 ``embed``
     2-D embeddings of the CNN's features (``embeddings/cnn.parquet``).
 ``report``
@@ -92,6 +97,7 @@ class StudyOptions:
     data_dir: str | None = None
     progress: bool = True
     active_learning: bool = False
+    fmnist_c: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved(self) -> StudyOptions:
@@ -381,6 +387,32 @@ def step_hardness(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     return info
 
 
+def step_fmnist_c(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
+    """The Fashion-MNIST-C protocol (``--fmnist-c``): train on its train split, rank its test."""
+    if not options.fmnist_c:
+        return {"skipped": "not asked for (--fmnist-c)"}
+    from mnistlab.models import get_spec, load_model
+    from mnistlab.scores.fmnist_c import fmnist_c_prioritization
+
+    trainer = next((m for m in options.models if get_spec(m).kind == "torch"), "cnn")
+    clean = {name: load_model(run_dir / "models" / name) for name in options.models}
+    return fmnist_c_prioritization(
+        run_dir,
+        dataset=options.dataset,
+        clean_models=clean,
+        trainer=trainer,
+        epochs=options.epochs,
+        seed=options.seed,
+        train_size=options.train_size,
+        test_size=options.test_size,
+        compat=options.compat,
+        workers=options.workers,
+        executor=options.executor,
+        data_dir=options.data_dir,
+        progress=options.progress,
+    )
+
+
 def _num(value: Any) -> float | None:
     v = float(value)
     return None if np.isnan(v) else round(v, 6)
@@ -406,6 +438,7 @@ STEPS: list[Step] = [
     Step("evaluate", step_evaluate, "robustness tables and plots"),
     Step("morpho", step_morpho, "morphometrics of the clean test images"),
     Step("hardness", step_hardness, "per-sample scores, prioritisation, hard samples"),
+    Step("fmnist-c", step_fmnist_c, "train on Fashion-MNIST-C train, prioritise its test split"),
     Step("embed", _step_embed, "2-D embeddings of the CNN's features"),
     Step("report", _step_report, "RUN/report.html"),
 ]

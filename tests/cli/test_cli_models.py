@@ -198,3 +198,24 @@ def test_benchmark_command(tmp_path, fashion_dir, capsys):
     )
     assert code == 0 and "best: logreg" in capsys.readouterr().out
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_study_fmnist_c_step(tmp_path, fashion_dir, capsys):
+    out = tmp_path / "run"
+    args = ["study", "--out", str(out), "--quick", "--models", "cnn", "--no-progress"]
+    args += ["--data-dir", str(fashion_dir), "--steps", "data,train,fmnist-c,report"]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["steps"]["fmnist-c"]["info"] == {"skipped": "not asked for (--fmnist-c)"}
+    assert "Fashion-MNIST-C protocol" not in (out / "report.html").read_text()
+    assert main([*args, "--fmnist-c"]) == 2  # other options than the recorded run
+    assert "other options (fmnist_c differ)" in capsys.readouterr().err
+    assert main([*args, "--fmnist-c", "--force"]) == 0
+    info = json.loads((out / "manifest.json").read_text())["steps"]["fmnist-c"]["info"]
+    assert set(info["apfd"]) == {"fmnist-c train/cnn", "clean train/cnn"}
+    assert info["train_size"] == 2000 and info["test_size"] == 500
+    prio = pd.read_csv(out / "fmnist-c" / "prioritization.csv")
+    assert len(prio) == 2 * 6 and prio["apfd"].between(0, 1).all()
+    html = (out / "report.html").read_text()
+    assert "fmnist-c/prioritization.csv" in html and "fmnist-c/faults_found.png" in html

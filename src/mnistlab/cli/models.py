@@ -230,6 +230,11 @@ def study_cmd(
     active_learning: bool = typer.Option(
         False, "--active-learning", help="Also simulate active learning (first model; slow)."
     ),
+    fmnist_c: bool = typer.Option(
+        False,
+        "--fmnist-c",
+        help="Also train the CNN on the Fashion-MNIST-C train split and rank its test split.",
+    ),
 ) -> None:
     """The main job: train, corrupt, predict, evaluate, measure, score, embed, report."""
     from mnistlab.study import StudyOptions, run_study
@@ -248,6 +253,7 @@ def study_cmd(
         data_dir=str(data_dir) if data_dir else None,
         progress=progress,
         active_learning=active_learning,
+        fmnist_c=fmnist_c,
     )
     manifest = run_study(out, options, steps=parse_list(steps), force=force, log=typer.echo)
     evaluation = manifest.get("steps", {}).get("evaluate", {}).get("info", {})

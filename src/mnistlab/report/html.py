@@ -429,6 +429,42 @@ def _section_prioritisation(ctx: _Context) -> Section:
     return sec
 
 
+def _section_fmnist_c(ctx: _Context) -> Section | None:
+    """Only in runs that asked for the protocol (``mnistlab study --fmnist-c``)."""
+    import pandas as pd
+
+    folder = ctx.run / "fmnist-c"
+    table_path = folder / "prioritization.csv"
+    if not table_path.is_file():
+        return None
+    sec = Section("fmnist-c", "Fashion-MNIST-C protocol: train on its train split, rank its test")
+    sec.text(
+        "Every image of both splits gets one corruption drawn at random, as in the "
+        "Fashion-MNIST-C release. The CNN trained on the corrupted train split ranks the "
+        "corrupted test split; the run's clean-trained models rank the same images under "
+        "covariate shift, where a fault rate f caps APFD at 1 - f/2 for any score."
+    )
+    try:
+        table = pd.read_csv(table_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        sec.note = f"unreadable {table_path.name}"
+        return sec
+    cols = [c for c in ("trained_on", "model", "score", "n", "faults", "accuracy") if c in table]
+    cols += [c for c in ("apfd", "auroc", "aupr") if c in table]
+    sec.table(table[cols], "fmnist-c/prioritization.csv: misclassification detection by score")
+    from PIL import Image
+
+    for name in ("faults_found.png", "accuracy_by_corruption.png"):
+        path = folder / name
+        if path.is_file():
+            with Image.open(path) as im:
+                im.load()
+                buf = io.BytesIO()
+                im.convert("RGB").save(buf, format="PNG", optimize=True)
+            sec.image(buf.getvalue(), f"fmnist-c/{name}")
+    return sec
+
+
 def _label_aware() -> frozenset[str]:
     """Scores that look at the true label (no fair misclassification detectors)."""
     try:
@@ -608,7 +644,8 @@ def _section_figures(ctx: _Context) -> Section:
     return sec
 
 
-SECTIONS: dict[str, Callable[[_Context], Section]] = {
+#: Builders of the report's sections, in order; one returning None leaves its section out.
+SECTIONS: dict[str, Callable[[_Context], Section | None]] = {
     "run": _section_run,
     "gallery": _section_gallery,
     "robustness": _section_robustness,
@@ -618,6 +655,7 @@ SECTIONS: dict[str, Callable[[_Context], Section]] = {
     "morphometrics": _section_morpho,
     "embeddings": _section_embeddings,
     "prioritisation": _section_prioritisation,
+    "fmnist-c": _section_fmnist_c,
     "active": _section_active,
     "figures": _section_figures,
 }
@@ -699,12 +737,13 @@ def write_report(
         seed=int(manifest.get("seed", 0) or 0),
     )
     try:
-        sections = [
+        built = [
             build(ctx)
             for build in tqdm(
                 SECTIONS.values(), desc="report", unit="section", disable=not progress
             )
         ]
+        sections = [sec for sec in built if sec is not None]
     finally:
         for t in tables.values():
             t.close()
