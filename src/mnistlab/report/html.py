@@ -452,16 +452,10 @@ def _section_fmnist_c(ctx: _Context) -> Section | None:
     cols = [c for c in ("trained_on", "model", "score", "n", "faults", "accuracy") if c in table]
     cols += [c for c in ("apfd", "auroc", "aupr") if c in table]
     sec.table(table[cols], "fmnist-c/prioritization.csv: misclassification detection by score")
-    from PIL import Image
-
     for name in ("faults_found.png", "accuracy_by_corruption.png"):
-        path = folder / name
-        if path.is_file():
-            with Image.open(path) as im:
-                im.load()
-                buf = io.BytesIO()
-                im.convert("RGB").save(buf, format="PNG", optimize=True)
-            sec.image(buf.getvalue(), f"fmnist-c/{name}")
+        png = _attached_png(folder / name) if (folder / name).is_file() else None
+        if png is not None:
+            sec.image(png, f"fmnist-c/{name}")
     return sec
 
 
@@ -611,10 +605,28 @@ def _section_active(ctx: _Context) -> Section:
     return sec
 
 
-def _section_figures(ctx: _Context) -> Section:
-    sec = Section("figures", "Figures written by the study")
+def _attached_png(path: Path) -> bytes | None:
+    """A study PNG re-encoded at most ``MAX_ATTACHED_WIDTH`` wide; None when unreadable."""
     from PIL import Image
 
+    try:
+        with Image.open(path) as im:
+            im.load()
+            image = im.convert("RGB") if im.mode not in ("L", "RGB") else im.copy()
+    except OSError:
+        return None
+    if image.width > MAX_ATTACHED_WIDTH:
+        ratio = MAX_ATTACHED_WIDTH / image.width
+        image = image.resize(
+            (MAX_ATTACHED_WIDTH, max(1, round(image.height * ratio))), Image.Resampling.LANCZOS
+        )
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _section_figures(ctx: _Context) -> Section:
+    sec = Section("figures", "Figures written by the study")
     paths = [
         p
         for f in STUDY_FOLDERS
@@ -625,20 +637,9 @@ def _section_figures(ctx: _Context) -> Section:
         sec.note = NOT_COMPUTED + " (no PNG under eval/, hardness/ or active_learning/)"
         return sec
     for path in paths[:MAX_ATTACHED_FIGURES]:
-        try:
-            with Image.open(path) as im:
-                im.load()
-                image = im.convert("RGB") if im.mode not in ("L", "RGB") else im.copy()
-        except OSError:
-            continue
-        if image.width > MAX_ATTACHED_WIDTH:
-            ratio = MAX_ATTACHED_WIDTH / image.width
-            image = image.resize(
-                (MAX_ATTACHED_WIDTH, max(1, round(image.height * ratio))), Image.Resampling.LANCZOS
-            )
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=True)
-        sec.image(buf.getvalue(), str(path.relative_to(ctx.run)))
+        png = _attached_png(path)
+        if png is not None:
+            sec.image(png, str(path.relative_to(ctx.run)))
     if len(paths) > MAX_ATTACHED_FIGURES:
         sec.text(f"{len(paths) - MAX_ATTACHED_FIGURES} more figures in the run directory")
     return sec

@@ -174,7 +174,7 @@ def fmnist_c_prioritization(
     from mnistlab._atomic import atomic_dir
     from mnistlab.corrupt.generate import generate
     from mnistlab.data import load
-    from mnistlab.models import get_spec, load_model, train
+    from mnistlab.models import get_spec, train
     from mnistlab.models.predict import predict_table
 
     run = Path(run_dir)
@@ -229,9 +229,7 @@ def fmnist_c_prioritization(
         timings["train"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        ranked: list[tuple[str, str, Model]] = [
-            (TRAINED_ON_CORRUPTED, trainer, load_model(tmp / "models" / trainer))
-        ]
+        ranked: list[tuple[str, str, Model]] = [(TRAINED_ON_CORRUPTED, trainer, fitted)]
         ranked += [(TRAINED_ON_CLEAN, n, m) for n, m in (clean_models or {}).items()]
         preds: list[pd.DataFrame] = []
         scored: list[tuple[str, pd.DataFrame]] = []
