@@ -4,6 +4,7 @@ run directory and headless Chromium for the report and explorer tests."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,64 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MNISTLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 MNIST_DIR = SHARED_DATA / "mnist"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> Path | None:
+    """Chromium for the browser tests: ``$MNISTLAB_CHROMIUM`` if set, else ``chromium`` on PATH.
+
+    ``make test`` installs Debian's ``chromium`` (``/usr/bin/chromium``) when it runs as root
+    with apt (``scripts/ensure-browser.sh``); elsewhere the browser tests are skipped.
+    """
+    wanted = os.environ.get("MNISTLAB_CHROMIUM")
+    if wanted:
+        path = Path(wanted)
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return Path(found) if found else None
+
+
+def browser_skip_reason() -> str | None:
+    """Why the tests marked ``browser`` cannot run here, or None when they can."""
+    path = chromium_path()
+    if path is None:
+        where = os.environ.get("MNISTLAB_CHROMIUM") or "chromium on PATH"
+        return (
+            f"no Chromium ({where} not found): browser tests skipped; "
+            "as root, `apt-get install chromium` (make test does it) or set MNISTLAB_CHROMIUM"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]'): browser tests skipped"
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = browser_skip_reason()
+    return f"browser tests: {reason}" if reason else f"browser tests: {chromium_path()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the ``slow`` tests first; skip the ``browser`` tests, with the reason, without Chromium.
+
+    Slow tests first: with ``-n 2`` the long ones then overlap instead of ending the run alone.
+    """
+    items[:] = sorted(items, key=lambda item: "slow" not in item.keywords)
+    reason = browser_skip_reason()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -116,17 +175,43 @@ def browser():
     """Headless Chromium, per module: two live sync Playwright instances in one process clash."""
     from playwright.sync_api import sync_playwright
 
+    reason = browser_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        b = p.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def record_numbers():
+    """``record(name, payload)``: keep a test's measured numbers for the docs.
+
+    With ``MNISTLAB_RECORD=DIR`` set (``make faithfulness`` sets ``docs/_data/faithfulness``),
+    each call writes ``DIR/<name>.json`` atomically; the docs' faithfulness page renders them.
+    Without it, nothing is written.
+    """
+    import datetime
+    import json
+
+    from mnistlab._atomic import atomic_path
+
+    folder = os.environ.get("MNISTLAB_RECORD")
+
+    def record(name: str, payload: dict) -> Path | None:
+        if not folder:
+            return None
+        target = Path(folder) / f"{name}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "name": name,
+            "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+            "recorded": datetime.date.today().isoformat(),
+            **payload,
+        }
+        with atomic_path(target, suffix=".json") as tmp:
+            Path(tmp).write_text(json.dumps(entry, indent=1, sort_keys=True) + "\n")
+        return target
+
+    return record

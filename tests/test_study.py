@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,3 +100,38 @@ def test_quick_study_end_to_end_and_resume(tmp_path):
         run_study(out, StudyOptions(quick=True, seed=1, progress=False))
     with pytest.raises(MnistlabError, match="unknown study step"):
         run_study(out, opts, steps=["nope"])
+
+
+@pytest.mark.slow
+def test_predict_step_is_the_same_whatever_the_workers_and_overlap(tmp_path):
+    """Corrupting the next corruption while predicting the current one changes no byte."""
+    out = tmp_path / "run"
+    opts = StudyOptions(
+        quick=True,
+        corruptions=("gaussian_noise", "inverse", "rotate"),
+        severities=(1, 3),
+        epochs=1,
+        test_size=300,
+        progress=False,
+        executor="serial",
+    )
+    manifest = run_study(out, opts, steps=["data", "train", "predict"])
+    info = manifest["steps"]["predict"]["info"]
+    from mnistlab.models.runtime import resolve_runtime
+
+    assert info["runtimes"] == {"cnn": resolve_runtime("auto"), "logreg": "sklearn"}
+    assert info["variants"] == 1 + 2 + 1 + 2 and info["rows_per_model"] == 6 * 300
+    serial = {m: (out / "preds" / f"{m}.parquet").read_bytes() for m in ("cnn", "logreg")}
+    parallel = StudyOptions(**{**opts.__dict__, "executor": "local", "workers": 2})
+    run_study(out, parallel, steps=["predict"], force=True)
+    for m in ("cnn", "logreg"):
+        assert (out / "preds" / f"{m}.parquet").read_bytes() == serial[m]
+    preds = pd.read_parquet(out / "preds" / "cnn.parquet")
+    assert preds["variant"].unique().tolist() == manifest["variants"]
+    # the rows are the predictions of the variants' images, as PyTorch float32 computes them
+    from mnistlab.models import load_model
+
+    cnn = load_model(out / "models" / "cnn")
+    some = preds[preds["variant"] == "rotate-s3"]
+    images = runlib.variant_images(out, "rotate-s3", some["sample_id"].to_numpy())
+    np.testing.assert_array_equal(cnn.torch_logits(images).argmax(1), some["pred"].to_numpy())

@@ -229,3 +229,76 @@ def test_bad_sources_and_epochs(fmnist_c: tuple[Path, Dataset], tmp_path: Path) 
     with pytest.raises(MnistlabError, match="epoch must be a non-negative integer, got -1"):
         ds.set_epoch(-1)
     assert "120 samples" in repr(ds)
+
+
+def test_getitems_equals_item_by_item(fmnist_c: tuple[Path, Dataset]) -> None:
+    root, _ = fmnist_c
+    ds = MnistDataset(
+        root, variants="identity-s1", corruptions=_aug_names(), p=0.6, seed=3, return_metadata=True
+    )
+    ds.set_epoch(4)
+    idx = [5, 0, 77, 5, 31, 119, 2]
+    batched = ds.__getitems__(idx)
+    assert len({m["aug_corruption"] for _, _, m in batched}) >= 2  # several groups corrupted
+    for i, (x, y, meta) in zip(idx, batched, strict=True):
+        x1, y1, meta1 = ds[i]
+        assert torch.equal(x, x1) and y == y1 and meta == meta1
+
+
+def _train_augmented(images: np.ndarray, labels: np.ndarray, workers: int) -> Any:
+    from mnistlab.models.augment import CorruptionAugment
+    from mnistlab.models.cnn import train_torch
+
+    aug = CorruptionAugment.from_spec("noise,motion_blur", p=0.8, num_workers=workers)
+    return train_torch(
+        images,
+        labels,
+        "tip-cnn",
+        epochs=2,
+        seed=1,
+        progress=False,
+        threads=1,
+        precision="fp32",
+        corruption_augment=aug,
+    )
+
+
+def test_train_with_corruptions_is_deterministic_across_workers(
+    fmnist_c: tuple[Path, Dataset], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnistlab.models import augment
+    from mnistlab.models.cnn import train_torch
+
+    _, clean = fmnist_c
+    # 360 images: three batches of 128 per epoch
+    images = np.ascontiguousarray(
+        np.concatenate([clean.images, clean.images[:, :, ::-1]] * 3)[:360]
+    )
+    labels = np.concatenate([clean.labels, clean.labels] * 3)[:360]
+    m0 = _train_augmented(images, labels, 0)  # one chunk, loaded in this process
+    monkeypatch.setattr(augment, "CHUNK_IMAGES", 128)  # three chunks over two workers
+    m2 = _train_augmented(images, labels, 2)
+    w0, w2 = m0.net.state_dict(), m2.net.state_dict()
+    assert all(torch.equal(w0[k], w2[k]) for k in w0)
+    recipe = m0.manifest["corruption_augment"]
+    assert recipe["families"] == ["noise", "blur"] and recipe["p"] == 0.8
+    assert "gaussian_noise" in recipe["corruptions"] and "motion_blur" in recipe["corruptions"]
+    plain = train_torch(
+        images, labels, "tip-cnn", epochs=2, seed=1, progress=False, threads=1, precision="fp32"
+    )
+    assert plain.manifest["corruption_augment"] is None
+    wp = plain.net.state_dict()
+    assert not all(torch.equal(w0[k], wp[k]) for k in w0)  # the corruptions changed training
+
+
+def test_augment_spec_errors() -> None:
+    from mnistlab.models.augment import CorruptionAugment, resolve_corruptions
+
+    with pytest.raises(MnistlabError, match="unknown corruption or family 'nosuch'"):
+        resolve_corruptions("noise,nosuch")
+    with pytest.raises(MnistlabError, match=r"probability in \[0, 1\]"):
+        CorruptionAugment.from_spec("noise", p=1.5)
+    with pytest.raises(MnistlabError, match="give corruption names"):
+        resolve_corruptions(" , ")
+    aug = CorruptionAugment.from_spec("blur,gaussian_noise")
+    assert aug.seen("zoom_blur") and aug.seen("shot_noise") and not aug.seen("fog")

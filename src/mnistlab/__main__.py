@@ -1,5 +1,11 @@
 """``python -m mnistlab``: the command line."""
 
-from mnistlab.cli import _entry
+import sys
+
+try:
+    from mnistlab.cli import _entry
+except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was written yet
+    print("\nmnistlab: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 _entry()

@@ -4,6 +4,13 @@ Every heavy job (corrupt, perturb, measure, predict) is cut into chunks of sampl
 chunk is a task whose result depends only on its inputs and ``(seed, sample_id)``, so the
 output is byte-identical whatever the executor or the number of workers.
 
+One pool per job
+----------------
+Inside a :func:`~mnistlab.execution.execution` block (``corrupt`` and ``study`` open one),
+every ``local`` call runs on the job's worker pool, started once and reused (see
+:mod:`mnistlab.execution`: one thread per worker, workers that die with their parent).
+Outside a block each call starts a pool of its own.
+
 Resumable jobs
 --------------
 With ``checkpoint_dir``, each task's result is written there atomically (one pickle file per
@@ -28,29 +35,40 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import pickle
-import shutil
-import signal
-import tempfile
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mnistlab._atomic import atomic_path
+from mnistlab._checkpoints import (
+    _job_hash,
+    _Store,
+    checkpoint_dir_for,
+    remove_checkpoints,
+)
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import (
+    EXECUTORS,
+    Execution,
+    _reason,
+    _TaskFailed,
+    check_workers,
+    current_execution,
+    default_workers,
+    execution,
+    run_local,
+)
 
 __all__ = [
     "EXECUTORS",
     "ChunkError",
+    "Execution",
     "checkpoint_dir_for",
     "chunk_bounds",
+    "current_execution",
     "dask_session",
     "default_workers",
+    "execution",
     "iter_tasks",
     "map_tasks",
     "remove_checkpoints",
@@ -58,9 +76,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-EXECUTORS = ("serial", "local", "dask")
-_TASK_PREFIX = "task-"
-_TASK_SUFFIX = ".pkl"
 
 
 class ChunkError(MnistlabError):
@@ -80,24 +95,6 @@ class ChunkError(MnistlabError):
         self.label = label
 
 
-class _TaskFailed(Exception):
-    """Internal: raised by a backend once it has handed back every finished result."""
-
-    def __init__(self, index: int, reason: str, cause: BaseException | None) -> None:
-        super().__init__(reason)
-        self.index = index
-        self.reason = reason
-        self.cause = cause
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` covering ``0..n`` in chunks of ``chunk_size``.
 
@@ -115,85 +112,6 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="chunk", disable=not enabled, leave=False)
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def checkpoint_dir_for(output: str | os.PathLike[str]) -> Path:
-    """The conventional checkpoint folder of an output: ``.NAME.chunks`` beside it.
-
-    Examples
-    --------
-    >>> checkpoint_dir_for("runs/a/preds.parquet").as_posix()
-    'runs/a/.preds.parquet.chunks'
-    """
-    out = Path(output)
-    return out.with_name(f".{out.name}.chunks")
-
-
-def remove_checkpoints(checkpoint_dir: str | os.PathLike[str]) -> None:
-    """Delete the task files of a checkpoint folder, and the folder when it is left empty.
-
-    Only files this module wrote (``task-*.pkl``) are removed, so pointing it at a folder
-    that holds anything else never deletes that.
-    """
-    root = Path(checkpoint_dir)
-    if not root.is_dir():
-        return
-    for file in root.glob(f"{_TASK_PREFIX}*{_TASK_SUFFIX}"):
-        file.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # not empty: leave the caller's files alone
-        root.rmdir()
-
-
-def _job_hash(job_key: Any, fn: Callable[..., Any]) -> str:
-    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
-    text = json.dumps([name, job_key], sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _args_digest(args: tuple[Any, ...]) -> str:
-    digest = hashlib.blake2b(digest_size=6)
-    try:
-        # Protocol 5 hands large buffers (array data) out of band: hash them without a copy.
-        def take(buf: pickle.PickleBuffer) -> bool:
-            digest.update(buf.raw())
-            return False
-
-        digest.update(pickle.dumps(args, protocol=5, buffer_callback=take))
-    except (pickle.PicklingError, TypeError, AttributeError, BufferError):
-        digest.update(repr(args).encode("utf-8"))
-    return digest.hexdigest()
-
-
-class _Store:
-    """One pickle file per finished task in ``root``."""
-
-    def __init__(self, root: Path, job: str, tasks: Sequence[tuple[Any, ...]]) -> None:
-        self.root = root
-        self.names = [
-            f"{_TASK_PREFIX}{i:05d}-{job}-{_args_digest(tuple(a))}{_TASK_SUFFIX}"
-            for i, a in enumerate(tasks)
-        ]
-        root.mkdir(parents=True, exist_ok=True)
-
-    def has(self, index: int) -> bool:
-        return (self.root / self.names[index]).is_file()
-
-    def load(self, index: int) -> tuple[bool, Any]:
-        try:
-            with open(self.root / self.names[index], "rb") as fh:
-                return True, pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-            return False, None
-
-    def save(self, index: int, result: Any) -> None:
-        with atomic_path(self.root / self.names[index]) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(result, fh, protocol=5)
-
-    def count(self) -> int:
-        return sum(self.has(i) for i in range(len(self.names)))
 
 
 # --------------------------------------------------------------------------- front end
@@ -279,11 +197,15 @@ def iter_tasks(
     job_key: Any = None,
     labels: Sequence[str] | None = None,
 ) -> Iterator[T]:
-    """Like :func:`map_tasks`, yielding results in task order as they complete."""
+    """Like :func:`map_tasks`, yielding results in task order as they complete.
+
+    Inside an :func:`~mnistlab.execution.execution` block the ``local`` tasks are submitted
+    to the job's pool when this is called, before the first result is asked for: a caller
+    can start the next step, then write the previous one's output while the workers compute.
+    """
     if executor not in EXECUTORS:
         raise MnistlabError(f"unknown executor {executor!r} (choose from: {', '.join(EXECUTORS)})")
-    if workers is not None and (isinstance(workers, bool) or workers < 1):
-        raise MnistlabError(f"workers must be at least 1, got {workers}")
+    check_workers(workers)
     if labels is not None and len(labels) != len(tasks):
         raise MnistlabError(f"labels has {len(labels)} entries for {len(tasks)} tasks")
     n_workers = workers or default_workers()
@@ -306,6 +228,18 @@ def iter_tasks(
     if executor == "local" and (n_workers == 1 or len(items) <= 1):
         executor = "serial"
     backend = _BACKENDS[executor](fn, items, n_workers, scheduler)
+    return _in_order(fn, tasks, labels, store, finished, backend, bar)
+
+
+def _in_order(
+    fn: Callable[..., T],
+    tasks: Sequence[tuple[Any, ...]],
+    labels: Sequence[str] | None,
+    store: _Store | None,
+    finished: dict[int, Any],
+    backend: Generator[tuple[int, Any], None, None],
+    bar: Any,
+) -> Iterator[T]:
     try:
         for index in range(len(tasks)):
             while index not in finished:
@@ -349,14 +283,6 @@ def _chunk_error(
         )
     label = labels[failure.index] if labels is not None else ""
     return ChunkError(msg, failure.index, label)
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    if isinstance(exc, MnistlabError):
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _run_serial_one(
@@ -468,78 +394,14 @@ def _run_serial(
         yield i, result
 
 
-_CURRENT_MARKER: str | None = None
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    # The pool terminates healthy workers when one dies; they clear their marker first, so
-    # the markers left behind name the task whose worker died by itself.
-    if _CURRENT_MARKER is not None:
-        with contextlib.suppress(OSError):
-            os.unlink(_CURRENT_MARKER)
-    os._exit(128 + signum)
-
-
-def _init_worker() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _call_marked(fn: Callable[..., Any], args: tuple[Any, ...], marker: str) -> Any:
-    global _CURRENT_MARKER
-    Path(marker).touch()
-    _CURRENT_MARKER = marker
-    try:
-        return fn(*args)
-    finally:
-        _CURRENT_MARKER = None
-        with contextlib.suppress(OSError):
-            os.unlink(marker)
-
-
 def _run_local(
     fn: Callable[..., Any],
     items: list[tuple[int, tuple[Any, ...]]],
     n_workers: int,
     scheduler: str | None,
 ) -> Generator[tuple[int, Any], None, None]:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    marker_dir = Path(tempfile.mkdtemp(prefix="mnistlab-tasks-"))
-    pool = ProcessPoolExecutor(
-        max_workers=min(n_workers, len(items)), mp_context=ctx, initializer=_init_worker
-    )
-    try:
-        futures: dict[Future[Any], int] = {
-            pool.submit(_call_marked, fn, args, str(marker_dir / f"{i}")): i for i, args in items
-        }
-        remaining = set(futures)
-        failed: Future[Any] | None = None
-        while remaining and failed is None:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=futures.__getitem__):
-                if fut.exception() is None:
-                    yield futures[fut], fut.result()
-                elif failed is None:
-                    failed = fut
-        if failed is None:
-            return
-        # Let the tasks already running finish (their results are kept), drop the rest.
-        pool.shutdown(wait=True, cancel_futures=True)
-        for fut in sorted(remaining, key=futures.__getitem__):
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                yield futures[fut], fut.result()
-        exc = failed.exception()
-        assert exc is not None
-        if isinstance(exc, BrokenProcessPool):
-            left = sorted(int(p.name) for p in marker_dir.iterdir() if p.name.isdigit())
-            index = left[0] if left else futures[failed]
-            reason = "its worker process died (killed, crashed or out of memory)"
-            raise _TaskFailed(index, reason, exc)
-        raise _TaskFailed(futures[failed], _reason(exc), exc)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(marker_dir, ignore_errors=True)
+    # The job's pool inside an execution() block, else a pool for this call alone.
+    return run_local(fn, items, n_workers)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -564,14 +426,18 @@ def _worker_version() -> str:
     return mnistlab.__version__
 
 
+#: Seconds to wait for a Dask scheduler given by address.
+CONNECT_TIMEOUT = 3
+
+
 def _connect(scheduler: str) -> Any:
     """A client of an existing cluster whose workers run this mnistlab version."""
     import mnistlab
 
     distributed = _import_distributed()
     try:
-        # The connect timeout is dask's ``distributed.comm.timeouts.connect`` setting.
-        client = distributed.Client(scheduler, set_as_default=False)
+        # An unreachable scheduler fails within CONNECT_TIMEOUT s, not dask's 30 s + retries.
+        client = distributed.Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise MnistlabError(
             f"cannot reach the Dask scheduler {scheduler!r}: {_reason(exc)}"
@@ -607,8 +473,9 @@ def _local_cluster(n_workers: int) -> Any:
             threads_per_worker=1,
             processes=True,
             # The scheduler serves HTTP even without a dashboard, on 8787 unless told
-            # otherwise: a free port avoids clashing with another cluster on this machine.
-            dashboard_address=":0",
+            # otherwise: a free port avoids clashing with another cluster on this machine,
+            # on the loopback interface only (":0" would listen on every interface).
+            dashboard_address="127.0.0.1:0",
         )
 
 

@@ -61,8 +61,9 @@ def sample_ids_for(n: int, sample_ids: ArrayLike | None = None) -> NDArray[np.in
 
 
 def _sample_keys(seed: int, sample_ids: ArrayLike, stream: int | str) -> NDArray[np.uint32]:
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    from mnistlab._validate import check_seed
+
+    check_seed(seed)
     ids = np.asarray(sample_ids, dtype=np.uint64).reshape(-1)
     with np.errstate(over="ignore"):
         base = _mix64(np.asarray([seed], dtype=np.uint64) * _GOLDEN + np.uint64(1))

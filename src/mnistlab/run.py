@@ -94,9 +94,14 @@ def read_manifest(run: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def update_manifest(run: str | os.PathLike[str], **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into the manifest (top-level keys replaced) and write it atomically."""
+    """Merge ``fields`` into the manifest (top-level keys replaced) and write it atomically.
+
+    The manifest records ``"kind": "run"``: the output policy (:mod:`mnistlab._output`) knows
+    the folder as a run by it.
+    """
     manifest = read_manifest(run)
     manifest.update(fields)
+    manifest.setdefault("kind", "run")
     Path(run).mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         Path(run) / MANIFEST, json.dumps(manifest, indent=1, default=_jsonable) + "\n"

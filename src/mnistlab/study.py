@@ -26,7 +26,9 @@ Steps of the study (see :data:`STEPS`):
     the clean images with the run's seed and the sample ids, predicted by every model and
     streamed into ``preds/<model>.parquet`` variant by variant (memory stays bounded).
     Corruptions without levels (``leveled=False``: the five severities are identical) run
-    once, at severity 1.
+    once, at severity 1. The worker pool corrupts the next corruption while this process
+    predicts the current one (PyTorch models through onnxruntime, tables built from the
+    arrays); the files are the same bytes whatever the workers.
 ``evaluate``
     Robustness tables and plots in ``eval/`` (:func:`mnistlab.evaluate.evaluate`).
 ``morpho``
@@ -98,6 +100,11 @@ class StudyOptions:
     progress: bool = True
     active_learning: bool = False
     fmnist_c: bool = False
+    #: Corruption names or families the ``<cnn>-aug`` model trains on (``--augment``).
+    augment: tuple[str, ...] | None = None
+    augment_p: float = 0.5
+    #: ``(name, path)`` of the model files among ``models`` (set by ``run_study``).
+    model_files: tuple[tuple[str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved(self) -> StudyOptions:
@@ -189,7 +196,9 @@ def step_train(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     train_ds = None
     test_images = np.asarray(runlib.clean_images(run_dir))
     test_labels = runlib.clean_labels(run_dir)
-    for name in options.models:
+    from mnistlab.workflows.study_models import train_recipe, trained_names
+
+    for name in trained_names(options):
         folder = run_dir / "models" / name
         if (folder / "manifest.json").is_file():
             model = load_model(folder)
@@ -201,11 +210,13 @@ def step_train(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
             inputs.update(train_sha256=_sha256(train_ds.images), train_size=len(train_ds))
             runlib.update_manifest(run_dir, inputs=inputs)
         # --epochs is the CNN's budget; iteration caps of scikit-learn models keep their defaults.
-        epochs = options.epochs if get_spec(name).kind == "torch" else None
+        registered, recipe = train_recipe(name, options)  # <cnn>-aug: cnn + corruptions
+        epochs = options.epochs if get_spec(registered).kind == "torch" else None
         model = train(
             train_ds.images,
             train_ds.labels,
-            name,
+            registered,
+            **recipe,
             class_names=train_ds.class_names,
             epochs=epochs,
             seed=options.seed,
@@ -230,48 +241,69 @@ def _corrupt_task(
 
 
 def _variant_batches(run_dir: Path, options: StudyOptions, variants: list[tuple[str, int]]) -> Any:
-    """Yield ``(corruption, severity, images)`` corruption by corruption (bounded memory)."""
-    from mnistlab.parallel import chunk_bounds, map_tasks
+    """Yield ``(corruption, severity, images)`` corruption by corruption (bounded memory).
+
+    The next corruption's chunks go to the worker pool before the current one's variants
+    are handed out, so the workers corrupt while the caller predicts. Each variant is the
+    same function of the clean images, the seed and the sample ids whatever the overlap.
+    """
+    from mnistlab.execution import execution
+    from mnistlab.parallel import chunk_bounds, iter_tasks
 
     clean = np.asarray(runlib.clean_images(run_dir))
     ids = np.arange(len(clean), dtype=np.int64)
     by_corruption: dict[str, list[int]] = {}
     for corruption, severity in variants:
         by_corruption.setdefault(corruption, []).append(severity)
+    groups = list(by_corruption.items())
     chunks = chunk_bounds(len(clean), max(1, -(-len(clean) // 2)))
-    for corruption, severities in by_corruption.items():
-        if corruption == "identity":
-            yield corruption, 0, clean
-            continue
+
+    def submit(k: int) -> Any:
+        if k >= len(groups) or groups[k][0] == "identity":
+            return None
+        corruption, severities = groups[k]
         tasks = [
             (clean[a:b], corruption, s, options.seed, ids[a:b], options.compat)
             for s in severities
             for a, b in chunks
         ]
-        results = map_tasks(
-            _corrupt_task, tasks, executor=options.executor, workers=options.workers
-        )
-        for k, s in enumerate(severities):
-            parts = results[k * len(chunks) : (k + 1) * len(chunks)]
-            yield corruption, s, np.concatenate(parts, axis=0)
+        return iter_tasks(_corrupt_task, tasks, executor=options.executor, workers=options.workers)
+
+    with execution(options.executor, options.workers):
+        pending = submit(0)
+        for k, (corruption, severities) in enumerate(groups):
+            if corruption == "identity":
+                pending = submit(k + 1)
+                yield corruption, 0, clean
+                continue
+            results = list(pending)
+            pending = submit(k + 1)  # the workers start on it now
+            for j, s in enumerate(severities):
+                parts = results[j * len(chunks) : (j + 1) * len(chunks)]
+                yield corruption, s, np.concatenate(parts, axis=0)
 
 
 def step_predict(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
-    """Corrupt the clean test split into every variant and predict with every model."""
-    import pyarrow as pa
+    """Corrupt the clean test split into every variant and predict with every model.
+
+    PyTorch models predict through onnxruntime (:mod:`mnistlab.models.runtime`); the tables
+    are built from the arrays (:func:`mnistlab.models.predict.prediction_arrow`) and
+    streamed to Parquet variant by variant while the workers corrupt the next corruption.
+    """
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
     from mnistlab.data.dataset import Dataset
-    from mnistlab.models import load_model
-    from mnistlab.models.predict import VariantData, predict_variant
+    from mnistlab.models.predict import VariantData, predict_variant_arrow
 
     variants = study_variants(options)
     labels = runlib.clean_labels(run_dir)
     class_names = runlib.read_manifest(run_dir).get("class_names") or [
         str(i) for i in range(int(labels.max()) + 1)
     ]
-    models = {name: load_model(run_dir / "models" / name) for name in options.models}
+    from mnistlab.workflows.study_models import for_variant, load_study_model
+
+    models = {name: load_study_model(run_dir, name, options) for name in options.models}
     paths = {name: run_dir / "preds" / f"{name}.parquet" for name in models}
     writers: dict[str, Any] = {}
     tmp_paths: dict[str, Path] = {}
@@ -293,19 +325,15 @@ def step_predict(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
             vname = runlib.variant_name(corruption, severity)
             ds = Dataset(images, labels, tuple(class_names), name=vname)
             vd = VariantData(
-                vname,
-                ds,
-                np.full(len(ds), corruption, dtype=object),
-                np.full(len(ds), severity, np.int64),
+                vname, ds, np.full(len(ds), corruption), np.full(len(ds), severity, np.int64)
             )
             for name, model in models.items():
                 t1 = time.perf_counter()
-                table = pa.Table.from_pandas(
-                    predict_variant(model, vd, model_name=name), preserve_index=False
-                )
+                known = for_variant(model, vname, name, tuple(class_names))
+                table = predict_variant_arrow(known, vd, model_name=name)
                 if name not in writers:
                     writers[name] = pq.ParquetWriter(str(tmp_paths[name]), table.schema)
-                writers[name].write_table(table.cast(writers[name].schema))
+                writers[name].write_table(table)
                 seconds[name] += time.perf_counter() - t1
             bar.update(1)
             t0 = time.perf_counter()
@@ -325,9 +353,18 @@ def step_predict(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     return {
         "variants": len(variants),
         "rows_per_model": len(variants) * len(labels),
+        # Time spent waiting for the corruptions (they overlap the predictions).
         "corrupt_seconds": round(corrupt_seconds, 2),
         "predict_seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "runtimes": {k: _runtime(m) for k, m in models.items()},
     }
+
+
+def _runtime(model: Any) -> str:
+    from mnistlab.models.runtime import resolve_runtime
+
+    runtime = getattr(model, "runtime", None)
+    return str(model.kind) if runtime is None else resolve_runtime(runtime)
 
 
 def step_evaluate(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
@@ -391,11 +428,13 @@ def step_fmnist_c(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     """The Fashion-MNIST-C protocol (``--fmnist-c``): train on its train split, rank its test."""
     if not options.fmnist_c:
         return {"skipped": "not asked for (--fmnist-c)"}
-    from mnistlab.models import get_spec, load_model
+    from mnistlab.models import get_spec, load_model, model_names
     from mnistlab.scores.fmnist_c import fmnist_c_prioritization
+    from mnistlab.workflows.study_models import trained_names
 
-    trainer = next((m for m in options.models if get_spec(m).kind == "torch"), "cnn")
-    clean = {name: load_model(run_dir / "models" / name) for name in options.models}
+    registered = [m for m in trained_names(options) if m in model_names()]
+    trainer = next((m for m in registered if get_spec(m).kind == "torch"), "cnn")
+    clean = {name: load_model(run_dir / "models" / name) for name in trained_names(options)}
     return fmnist_c_prioritization(
         run_dir,
         dataset=options.dataset,
@@ -424,6 +463,12 @@ def _step_embed(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     return step_embed(run_dir, options)
 
 
+def _step_compare(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
+    from mnistlab.workflows.compare import step_compare
+
+    return step_compare(run_dir, options)
+
+
 def _step_report(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     from mnistlab.report.steps import step_report
 
@@ -438,6 +483,7 @@ STEPS: list[Step] = [
     Step("evaluate", step_evaluate, "robustness tables and plots"),
     Step("morpho", step_morpho, "morphometrics of the clean test images"),
     Step("hardness", step_hardness, "per-sample scores, prioritisation, hard samples"),
+    Step("compare", _step_compare, "leaderboard with CIs, paired tests, seen/unseen families"),
     Step("fmnist-c", step_fmnist_c, "train on Fashion-MNIST-C train, prioritise its test split"),
     Step("embed", _step_embed, "2-D embeddings of the CNN's features"),
     Step("report", _step_report, "RUN/report.html"),
@@ -509,8 +555,15 @@ def run_study(
     >>> manifest["steps"]["evaluate"]["done"]  # doctest: +SKIP
     True
     """
-    opts = (options or StudyOptions()).resolved()
+    from mnistlab._output import check_replace
+    from mnistlab._validate import check_study
+    from mnistlab.workflows.study_models import with_model_names
+
+    opts = with_model_names((options or StudyOptions()).resolved())
     run_dir = Path(out)
+    # Every name and number first: a bad one leaves no run folder and trains nothing.
+    check_study(opts, steps, [s.name for s in STEPS])
+    check_replace(run_dir, "run", overwrite=True, what="")  # resume a run, never a user folder
     run_dir.mkdir(parents=True, exist_ok=True)
     known = [s.name for s in STEPS]
     if steps is not None:
@@ -541,17 +594,21 @@ def run_study(
         versions=_versions(),
     )
     say = log or (lambda _line: None)
-    for step in STEPS:
-        if steps is not None and step.name not in steps:
-            continue
-        if not force and runlib.step_done(run_dir, step.name):
-            say(f"{step.name}: done already, reused")
-            continue
-        start = time.perf_counter()
-        info = step.fn(run_dir, opts)
-        seconds = time.perf_counter() - start
-        runlib.mark_step(run_dir, step.name, seconds, **{"info": info})
-        say(f"{step.name}: {seconds:.1f} s")
+    from mnistlab.execution import execution
+
+    # One worker pool for every step of the study (started on first use, warm caches).
+    with execution(opts.executor, opts.workers):
+        for step in STEPS:
+            if steps is not None and step.name not in steps:
+                continue
+            if not force and runlib.step_done(run_dir, step.name):
+                say(f"{step.name}: done already, reused")
+                continue
+            start = time.perf_counter()
+            info = step.fn(run_dir, opts)
+            seconds = time.perf_counter() - start
+            runlib.mark_step(run_dir, step.name, seconds, **{"info": info})
+            say(f"{step.name}: {seconds:.1f} s")
     return runlib.read_manifest(run_dir)
 
 

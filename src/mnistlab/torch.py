@@ -197,27 +197,68 @@ class MnistDataset(torch.utils.data.Dataset):
         self._epoch.fill_(int(epoch))
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:
+        index = self._check_index(index)
+        aug_name, aug_severity = self._augmentation(index)
+        image = self._image(index)
+        if aug_name:
+            image = self._corrupt(image[None], aug_name, aug_severity, [index])[0]
+        return self._item(index, image, aug_name, aug_severity)
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Items ``indices`` at once (what a ``DataLoader`` fetches per batch).
+
+        Equal, item by item, to ``[self[i] for i in indices]``; on-the-fly corruption runs
+        once per (corruption, severity) group of the batch instead of once per image, which
+        is the same bytes since each image's randomness comes from ``(seed, epoch, index)``.
+        """
+        idx = [self._check_index(i) for i in indices]
+        augs = [self._augmentation(i) for i in idx]
+        images = [self._image(i) for i in idx]
+        groups: dict[tuple[str, int], list[int]] = {}
+        for pos, aug in enumerate(augs):
+            if aug[0]:
+                groups.setdefault(aug, []).append(pos)
+        for (name, severity), where in groups.items():
+            batch = np.stack([images[p] for p in where])
+            out = self._corrupt(batch, name, severity, [idx[p] for p in where])
+            for p, image in zip(where, out, strict=True):
+                images[p] = image
+        return [self._item(i, image, *aug) for i, image, aug in zip(idx, images, augs, strict=True)]
+
+    def _check_index(self, index: Any) -> int:
         n = len(self)
         if isinstance(index, torch.Tensor):
             index = int(index.item())
         if not -n <= int(index) < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} samples")
-        index = int(index) % n
-        k = int(np.searchsorted(self._offsets, index, side="right")) - 1
-        part, row = self._parts[k], index - int(self._offsets[k])
-        image = np.asarray(part.images[row])
-        aug_name, aug_severity = self._augmentation(index)
-        if aug_name:
-            from mnistlab.corrupt import corrupt
+        return int(index) % n
 
-            image = corrupt(
-                image[None],
-                aug_name,
-                severity=aug_severity,
-                seed=_derive_seed(self.seed, self.epoch),
-                sample_ids=[index],
-                compat=self.compat,
-            )[0]
+    def _locate(self, index: int) -> tuple[_Part, int, int]:
+        k = int(np.searchsorted(self._offsets, index, side="right")) - 1
+        return self._parts[k], index - int(self._offsets[k]), k
+
+    def _image(self, index: int) -> NDArray[np.uint8]:
+        part, row, _ = self._locate(index)
+        return np.asarray(part.images[row])
+
+    def _corrupt(
+        self, images: NDArray[np.uint8], name: str, severity: int, ids: list[int]
+    ) -> NDArray[np.uint8]:
+        from mnistlab.corrupt import corrupt
+
+        return corrupt(
+            images,
+            name,
+            severity=severity,
+            seed=_derive_seed(self.seed, self.epoch),
+            sample_ids=ids,
+            compat=self.compat,
+        )
+
+    def _item(
+        self, index: int, image: NDArray[np.uint8], aug_name: str, aug_severity: int
+    ) -> tuple[Any, ...]:
+        part, row, k = self._locate(index)
         x: Any = torch.from_numpy(image.astype(np.float32) / np.float32(255.0)).unsqueeze(0)
         if self.transform is not None:
             x = self.transform(x)
@@ -257,8 +298,9 @@ class MnistDataset(torch.utils.data.Dataset):
 def _check_augment(
     corruptions: str | Sequence[str] | None, severity: Any, seed: Any, p: Any
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise MnistlabError(f"seed must be a non-negative integer, got {seed!r}")
+    from mnistlab._validate import check_seed
+
+    check_seed(seed)
     if not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
         raise MnistlabError(f"p must be a probability in [0, 1], got {p!r}")
     if corruptions is None:

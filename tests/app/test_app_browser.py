@@ -12,21 +12,34 @@ pytestmark = pytest.mark.browser
 def page(browser, live_server):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(live_server + "/")
+    # Every blocked load or inline script/style fires this event (and a console message).
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+        "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    response = page.goto(live_server + "/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_selector("#gallery .thumb")
     yield page
-    assert errors == []
+    violations = page.evaluate("() => window.__csp")
     page.close()
+    assert violations == []
+    assert [m for m in messages if "Content Security Policy" in m] == []
+    assert errors == []
 
 
 @pytest.fixture(scope="module")
 def table(demo_run):
     preds = pd.read_parquet(demo_run / "preds" / "cnn.parquet")
-    return preds.merge(
-        pd.read_parquet(demo_run / "scores" / "cnn.parquet"), on=["sample_id", "variant"]
-    )
+    scores = pd.read_parquet(demo_run / "scores" / "cnn.parquet")
+    # The scores table may repeat prediction columns (label, pred, ...): keep the predictions'.
+    keys = ["sample_id", "variant"]
+    scores = scores[keys + [c for c in scores.columns if c not in preds.columns]]
+    return preds.merge(scores, on=keys)
 
 
 def _first(page):
@@ -111,3 +124,22 @@ def test_box_selection_in_the_embedding_filters_the_gallery(page):
     assert 0 < filtered < 300
     page.click("#emb-clear")
     page.wait_for_function("() => document.querySelector('#count').textContent.startsWith('1,500')")
+
+
+def test_csp_blocks_inline_scripts_and_other_origins(browser, live_server):
+    """The header is enforced: what the page does not need is refused (and reported)."""
+    page = browser.new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+        "e => window.__csp.push(e.violatedDirective));"
+    )
+    page.goto(live_server + "/")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
+        " document.body.appendChild(s); const i = new Image();"
+        " i.src = 'http://192.0.2.1/x.png'; document.body.appendChild(i); }"
+    )
+    page.wait_for_function("() => window.__csp.length >= 2")
+    assert page.evaluate("() => window.__ran") is None
+    assert {"script-src-elem", "img-src"} <= set(page.evaluate("() => window.__csp"))
+    page.close()

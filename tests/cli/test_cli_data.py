@@ -127,7 +127,8 @@ def test_export_all_splits(
         (["export", "fashion-mnist", "--split", "val", "--out", "{out}"], "'val' is not one of"),
         (["export", "fashion-mnist"], "Missing option '--out'"),
         (["export", "no-such-set", "--out", "{out}"], "unknown dataset 'no-such-set'"),
-        (["export", "{tmp}", "--out", "{out}"], "no t10k-images-idx3-ubyte[.gz]"),
+        (["export", "{tmp}/empty", "--out", "{out}"], "no t10k-images-idx3-ubyte[.gz]"),
+        (["export", "{tmp}", "--out", "{out}"], "is inside the input"),
         (["export", "kmnist", "--no-download", "--out", "{out}"], "kmnist: files not found"),
         (["nope"], "No such command 'nope'"),
         (["fetch"], "Missing argument 'name'"),
@@ -138,12 +139,13 @@ def test_bad_usage_exits_2_with_one_line_and_no_output(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
 ) -> None:
     out = tmp_path / "out"
+    (tmp_path / "empty").mkdir()
     args = [a.format(out=out, tmp=tmp_path) for a in argv]
     assert main(args) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert message in line
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary leftovers either
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]  # no temporary leftovers either
 
 
 def test_export_refuses_a_foreign_folder(
@@ -151,7 +153,7 @@ def test_export_refuses_a_foreign_folder(
 ) -> None:
     (tmp_path / "notes.txt").write_text("keep")
     assert main(["export", "fashion-mnist", "--out", str(tmp_path)]) == 2
-    assert "is not an earlier export" in _one_error_line(capsys.readouterr().err)
+    assert "is not a mnistlab output" in _one_error_line(capsys.readouterr().err)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 

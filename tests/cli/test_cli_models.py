@@ -201,10 +201,22 @@ def test_benchmark_command(tmp_path, fashion_dir, capsys):
 
 
 @pytest.mark.slow
-def test_study_fmnist_c_step(tmp_path, fashion_dir, capsys):
+def test_study_fmnist_c_step(tmp_path, fashion_dir, capsys, monkeypatch):
+    import dataclasses
+
+    from mnistlab.study import StudyOptions
+
+    # CLI wiring only (the protocol itself is tests/scores/test_fmnist_c.py): a tiny quick run.
+    quick = StudyOptions.resolved
+    monkeypatch.setattr(
+        StudyOptions,
+        "resolved",
+        lambda self: dataclasses.replace(quick(self), train_size=400, test_size=200),
+    )
     out = tmp_path / "run"
     args = ["study", "--out", str(out), "--quick", "--models", "cnn", "--no-progress"]
     args += ["--data-dir", str(fashion_dir), "--steps", "data,train,fmnist-c,report"]
+    args += ["--epochs", "1"]
     assert main(args) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["steps"]["fmnist-c"]["info"] == {"skipped": "not asked for (--fmnist-c)"}
@@ -214,7 +226,7 @@ def test_study_fmnist_c_step(tmp_path, fashion_dir, capsys):
     assert main([*args, "--fmnist-c", "--force"]) == 0
     info = json.loads((out / "manifest.json").read_text())["steps"]["fmnist-c"]["info"]
     assert set(info["apfd"]) == {"fmnist-c train/cnn", "clean train/cnn"}
-    assert info["train_size"] == 2000 and info["test_size"] == 500
+    assert info["train_size"] == 400 and info["test_size"] == 200
     prio = pd.read_csv(out / "fmnist-c" / "prioritization.csv")
     assert len(prio) == 2 * 6 and prio["apfd"].between(0, 1).all()
     html = (out / "report.html").read_text()

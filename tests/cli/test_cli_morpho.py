@@ -20,8 +20,13 @@ from mnistlab.data.variants import iter_variants, load_variant
 def small_dir(tmp_path_factory: pytest.TempPathFactory, mnist_test) -> Path:
     folder = tmp_path_factory.mktemp("mnist_small")
     for prefix, n in (("t10k", 40), ("train", 30)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", mnist_test.images[:n])
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", mnist_test.labels[:n].astype(np.uint8))
+        # The first n test images hold no 8: swap the last one for the first 8 (index 61), so
+        # the unnamed folder's label set is 0..9, as the dataset checks require.
+        index = np.r_[np.arange(n - 1), 61]
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", mnist_test.images[index])
+        write_idx(
+            folder / f"{prefix}-labels-idx1-ubyte.gz", mnist_test.labels[index].astype(np.uint8)
+        )
     return folder
 
 

@@ -142,15 +142,15 @@ def test_evaluate_writes_tables_and_plots(tmp_path):
 
 
 def test_load_predictions_errors(tmp_path):
-    with pytest.raises(MnistlabError, match="no such predictions file"):
+    with pytest.raises(MnistlabError, match="no such predictions table"):
         load_predictions([tmp_path / "none.parquet"])
     pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "x.parquet")
-    with pytest.raises(MnistlabError, match="missing: sample_id"):
+    with pytest.raises(MnistlabError, match="missing column 'sample_id'"):
         load_predictions([tmp_path / "x.parquet"])
     (tmp_path / "t.parquet").write_text("text")
-    with pytest.raises(MnistlabError, match="not a Parquet"):
+    with pytest.raises(MnistlabError, match="not a readable Parquet"):
         load_predictions([tmp_path / "t.parquet"])
-    with pytest.raises(MnistlabError, match="missing columns"):
+    with pytest.raises(MnistlabError, match="missing column"):
         load_predictions([pd.DataFrame({"x": [1]})])
     with pytest.raises(MnistlabError, match="no prob_"):
         load_predictions([_preds("m", MODEL).drop(columns=["prob_0", "prob_1"])])

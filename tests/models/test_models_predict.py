@@ -165,3 +165,67 @@ def test_logits_file_with_variant_folder_row_count(tmp_path, fashion_test):
     np.save(tmp_path / "l.npy", np.zeros((40, 10)))
     table = predict_table(LogitsFile(tmp_path / "l.npy"), root)
     assert len(table) == 80
+
+
+def _old_frame(variant, logits, model_name):
+    """The per-variant string frame the study built before prediction_arrow (its reference)."""
+    from mnistlab.models.base import softmax
+
+    ds = variant.dataset
+    probs = softmax(logits)
+    columns = {
+        "sample_id": np.asarray(ds.sample_ids, dtype=np.int64),
+        "variant": np.full(len(ds), variant.name, dtype=object),
+        "corruption": np.asarray(variant.corruption, dtype=object),
+        "severity": np.asarray(variant.severity, dtype=np.int64),
+        "label": ds.labels,
+        "pred": logits.argmax(axis=1).astype(np.int64),
+    }
+    for c in range(logits.shape[1]):
+        columns[f"logit_{c}"] = logits[:, c]
+    for c in range(probs.shape[1]):
+        columns[f"prob_{c}"] = probs[:, c]
+    columns["model"] = np.full(len(ds), model_name, dtype=object)
+    table = pd.DataFrame(columns)
+    for col in ("variant", "corruption", "model"):
+        table[col] = table[col].astype(str)
+    return table
+
+
+def test_arrow_tables_match_the_old_string_frames(tiny_logreg, fashion_test, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mnistlab.models.predict import predict_variant, predict_variant_arrow
+
+    ds = fashion_test[:300]
+    mixed = np.array(["fog", "shear", "fog"] * 100)
+    for vd in (
+        VariantData("fog-s3", ds, np.full(300, "fog"), np.full(300, 3, np.int64)),
+        VariantData("mixed", ds, mixed, np.tile([1, 4, 2], 100).astype(np.int64)),
+    ):
+        new = predict_variant_arrow(tiny_logreg, vd, model_name="lr")
+        old = _old_frame(vd, tiny_logreg.predict_logits(ds.images), "lr")
+        assert new.equals(pa.Table.from_pandas(old, preserve_index=False), check_metadata=True)
+        pd.testing.assert_frame_equal(predict_variant(tiny_logreg, vd, model_name="lr"), old)
+        # the same Parquet bytes
+        pq.write_table(new, tmp_path / "new.parquet")
+        pq.write_table(pa.Table.from_pandas(old, preserve_index=False), tmp_path / "old.parquet")
+        assert (tmp_path / "new.parquet").read_bytes() == (tmp_path / "old.parquet").read_bytes()
+    assert new.column("corruption").to_pylist() == mixed.tolist()
+
+
+def test_write_predictions_takes_arrow_tables(tiny_logreg, fashion_test, tmp_path):
+    from mnistlab.models.predict import predict_variant_arrow
+
+    ds = fashion_test[:40]
+    parts = [
+        predict_variant_arrow(
+            tiny_logreg, VariantData(f"v{k}", ds, np.full(40, "fog"), np.full(40, k, np.int64))
+        )
+        for k in (1, 2)
+    ]
+    path, rows = write_predictions(tmp_path / "p.parquet", parts)
+    table = pd.read_parquet(path)
+    assert rows == 80 and table["variant"].tolist() == ["v1"] * 40 + ["v2"] * 40
+    assert list(table.columns) == _columns()

@@ -22,14 +22,19 @@ def test_demo_tables_are_consistent(demo_run, fashion_test):
     acc_clean = (preds.label == preds.pred)[clean].mean()
     assert 0.5 < acc_clean < 0.95  # nearest centroid on Fashion-MNIST
     assert (preds.label == preds.pred)[preds.variant == "fixture_shift-s3"].mean() < acc_clean
-    merged = preds.merge(scores, on=["sample_id", "variant"])
-    wrong = merged.label != merged.pred
+    merged = preds.merge(scores, on=["sample_id", "variant"], suffixes=("", "_scores"))
+    assert (merged.correct == (merged.label == merged.pred)).all()
+    wrong = ~merged.correct
     assert merged.entropy[wrong].mean() > merged.entropy[~wrong].mean()
     morpho = pd.read_parquet(demo_run / "morpho.parquet")
     ink = (fashion_test.images[:300] >= 128).sum(axis=(1, 2))
     np.testing.assert_array_equal(morpho.area, ink)
-    prio = pd.read_csv(demo_run / "hardness" / "prioritisation.csv").set_index("score")
+    # The study's own writers: the real layout and file names.
+    prio = pd.read_csv(demo_run / "hardness" / "cnn" / "prioritization.csv")
+    prio = prio[prio.variant == "clean"].set_index("score")
     assert prio.loc["entropy", "apfd"] > prio.loc["random", "apfd"]
+    for name in ("mce.csv", "corruptions.csv", "accuracy.csv", "heatmap_cnn.png"):
+        assert (demo_run / "eval" / name).is_file(), name
     assert read_manifest(demo_run)["class_names"][0] == "T-shirt/top"
 
 

@@ -58,3 +58,58 @@ def test_export_all_variants_and_errors(tmp_path, demo_run):
     with pytest.raises(MnistlabError, match="variant 'fog-s1' is not in"):
         export_run(demo_run, tmp_path / "x", variants=["fog-s1"])
     assert not (tmp_path / "x").exists()
+
+
+def test_export_has_every_models_logits_and_they_round_trip(tmp_path, fashion_test):
+    from mnistlab.report.demo import make_demo_run
+
+    run = make_demo_run(
+        tmp_path / "run",
+        fashion_test.images[:60],
+        fashion_test.labels[:60],
+        fashion_test.class_names,
+        embeddings=(),
+        active_learning=False,
+        baseline="logreg",
+    )
+    out = export_run(run, tmp_path / "fo")
+    records = json.loads((out / "samples.json").read_text())["samples"]
+    assert len(records) == 60
+    names = fashion_test.class_names
+    for model in ("cnn", "logreg"):
+        preds = pd.read_parquet(run / "preds" / f"{model}.parquet")
+        preds = preds[preds.variant == "clean"].set_index("sample_id")
+        logits = preds[[f"logit_{c}" for c in range(10)]].to_numpy(np.float64)
+        probs = preds[[f"prob_{c}" for c in range(10)]].to_numpy(np.float64)
+        for r in records:
+            i = r["sample_id"]
+            p = r["predictions"][model]
+            # JSON floats read back to the very float64 of the predictions table.
+            assert p["logits"] == logits[i].tolist()
+            assert p["label"] == names[int(preds.loc[i, "pred"])]
+            assert p["confidence"] == pytest.approx(probs[i].max(), abs=1e-12)
+    csv = pd.read_csv(out / "samples.csv").set_index("sample_id")
+    cnn = pd.read_parquet(run / "preds" / "cnn.parquet").query("variant == 'clean'")
+    np.testing.assert_array_equal(
+        csv.loc[cnn.sample_id, [f"logit_{c}" for c in range(10)]].to_numpy(),
+        cnn[[f"logit_{c}" for c in range(10)]].to_numpy(np.float64),
+    )
+
+
+def test_export_without_logits_writes_log_probabilities(tmp_path, demo_run):
+    import shutil
+
+    from mnistlab.scores.uncertainty import softmax
+
+    run = tmp_path / "probs-only"
+    shutil.copytree(demo_run, run)
+    preds = pd.read_parquet(run / "preds" / "cnn.parquet")
+    preds.drop(columns=[f"logit_{c}" for c in range(10)]).to_parquet(run / "preds" / "cnn.parquet")
+    out = export_run(run, tmp_path / "fo")
+    first = json.loads((out / "samples.json").read_text())["samples"][0]
+    probs = preds.query("variant == 'clean'").sort_values("sample_id").iloc[0]
+    np.testing.assert_allclose(
+        softmax(np.array([first["predictions"]["cnn"]["logits"]]))[0],
+        probs[[f"prob_{c}" for c in range(10)]].to_numpy(np.float64),
+        rtol=1e-12,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 
@@ -13,8 +14,8 @@ import pytest
 from PIL import Image
 
 from mnistlab.errors import MnistlabError
-from mnistlab.report import write_report
-from mnistlab.report.html import NOT_COMPUTED, apfd, auroc, reliability
+from mnistlab.report import plots, write_report
+from mnistlab.report.html import NOT_COMPUTED
 
 IMG = re.compile(r'<img src="([^"]*)"')
 
@@ -40,7 +41,8 @@ def test_report_is_self_contained_and_complete(report, demo_run):
         image = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
         assert image.width > 50 and image.height > 20
     for title in (
-        "What was run",
+        "Summary",
+        "Provenance",
         "Corruption gallery",
         "Robustness",
         "Calibration",
@@ -54,7 +56,7 @@ def test_report_is_self_contained_and_complete(report, demo_run):
         assert title in html
     # Every optional part exists in the demo run, so no section says it was not computed.
     assert NOT_COMPUTED not in html
-    assert "eval/accuracy_heatmap.png" in html
+    assert "eval/heatmap_cnn.png" in html
     assert "fixture_noise" in html and "T-shirt/top" in html
     assert report.stat().st_size < 5_000_000
 
@@ -98,30 +100,56 @@ def test_report_bad_inputs(tmp_path, demo_run):
         write_report(demo_run, per_class=0)
 
 
-def test_auroc_matches_pairwise_definition():
-    rng = np.random.default_rng(0)
-    s = rng.normal(size=200).round(1)  # ties on purpose
-    pos = rng.random(200) < 0.3
-    pairs = s[pos][:, None] - s[~pos][None, :]
-    expected = ((pairs > 0).sum() + 0.5 * (pairs == 0).sum()) / pairs.size
-    assert auroc(s, pos) == pytest.approx(expected)
-    assert np.isnan(auroc(s, np.zeros(200, bool)))
+def test_report_prioritisation_reads_the_study_table(report, demo_run):
+    html = report.read_text()
+    section = html.split('<section id="prioritisation">', 1)[1].split("</section>", 1)[0]
+    table = pd.read_csv(demo_run / "hardness" / "cnn" / "prioritization.csv")
+    clean = table[table.variant == "clean"]
+    assert "hardness/cnn/prioritization.csv" in section
+    for row in clean.itertuples():
+        assert f"<td>{row.score}</td>" in section and f"{row.apfd:.4f}" in section
+    # The summary shows the best of them (label-aware scores and random aside), exactly.
+    fair = clean[~clean.score.isin(["mistakenness", "random"])]
+    best = fair.loc[fair.apfd.idxmax()]
+    summary = html.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    assert f'data-figure="apfd" value="{float(best.apfd)!r}"' in summary
 
 
-def test_apfd_perfect_and_worst_orderings():
-    wrong = np.array([True, True, False, False, False])
-    assert apfd(np.array([5, 4, 3, 2, 1.0]), wrong) == pytest.approx(1 - 3 / 10 + 1 / 10)
-    assert apfd(np.array([1, 2, 3, 4, 5.0]), wrong) == pytest.approx(1 - 9 / 10 + 1 / 10)
-    assert np.isnan(apfd(np.ones(3), np.zeros(3, bool)))
+def test_report_has_no_placeholders_and_provenance_last(report):
+    html = report.read_text()
+    sections = re.findall(r'<section id="([^"]+)"', html)
+    assert sections[0] == "summary" and sections[-1] == "run"
+    text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]*"', "", html))
+    assert "?" not in text
+    assert not re.search(r"\b(nan|NaN|None)\b", text)
 
 
-def test_reliability_bins_and_ece():
-    conf = np.array([0.95, 0.95, 0.55, 0.55])
-    ok = np.array([True, False, True, True])
-    r = reliability(conf, ok)
-    np.testing.assert_allclose(r["confidence"], [0.55, 0.95])
-    np.testing.assert_allclose(r["accuracy"], [1.0, 0.5])
-    assert r["ece"] == pytest.approx(0.5 * 0.45 + 0.5 * 0.45)
+def test_report_without_manifest_dates_omits_them(tmp_path, demo_run):
+    run = tmp_path / "nodate"
+    shutil.copytree(demo_run, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    for key in ("created", "seed", "dataset"):
+        manifest.pop(key)
+    manifest["versions"] = {"numpy": "?", "pandas": None}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    html = write_report(run).read_text()
+    provenance = html.split('<section id="run">', 1)[1].split("</section>", 1)[0]
+    assert "created" not in provenance and "<td>seed</td>" not in provenance
+    assert "versions" not in provenance  # no known version left: no table
+    assert "?" not in re.sub(r'src="data:[^"]*"', "", html)
+
+
+def test_image_grids_keep_the_stored_polarity():
+    # Dark images with one bright stroke come out dark with a bright stroke, as in the explorer.
+    cells = np.zeros((1, 2, 28, 28), np.uint8)
+    cells[:, :, 10:18, 4:24] = 255
+    png = plots.image_grid_png(cells, ["r"], ["a", "b"])
+    grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
+    dark = (grey < 40).sum()
+    bright_inside = (grey > 215).sum()
+    assert dark > 0.25 * bright_inside  # the black background is drawn, not inverted to white
+    ink = plots.image_grid_png(255 - cells, ["r"], ["a", "b"])
+    assert (np.asarray(Image.open(io.BytesIO(ink)).convert("L")) < 40).sum() < dark
 
 
 @pytest.mark.browser

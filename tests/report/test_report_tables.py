@@ -10,13 +10,15 @@ import pytest
 
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, models_of
+from mnistlab.scores.table import DEFAULT_METHODS
 
 
 def test_samples_view_joins_every_table(demo_run):
     t = RunTables(demo_run)
     try:
         assert t.model == "cnn" and t.models == ["cnn"]
-        assert t.score_columns == ["entropy", "gini", "margin", "least_confidence", "mistakenness"]
+        # the demo's scores are the study's own (mnistlab.scores.analyze_run)
+        assert t.score_columns == [*DEFAULT_METHODS, "uniqueness"]
         assert t.columns.morpho == ["area", "length", "thickness", "slant", "width", "height"]
         assert t.embedding_kinds() == ["pca"] and t.hardness_column() == "entropy"
         assert t.prob_columns == [f"prob_{c}" for c in range(10)]

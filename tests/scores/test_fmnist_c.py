@@ -48,7 +48,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
     from mnistlab.corrupt.generate import generate
     from mnistlab.models import load_model, train
 
-    data = {"train": fashion_train[:3000], "test": fashion_test[:600]}
+    data = {"train": fashion_train[:1000], "test": fashion_test[:300]}
     clean = train(data["train"].images, data["train"].labels, "logreg", epochs=200, progress=False)
     info = fmnist_c_prioritization(
         tmp_path,
@@ -70,7 +70,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
         "faults_found.png",
     ):
         assert (out / name).is_file(), name
-    assert info["train_size"] == 3000 and info["test_size"] == 600
+    assert info["train_size"] == 1000 and info["test_size"] == 300
 
     # the corrupted splits are the fmnist-c layout `mnistlab corrupt` writes with that seed
     reference = generate(data, tmp_path / "ref", layout="fmnist-c", splits="all", seed=3)
@@ -85,7 +85,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
     assert set(preds["trained_on"]) == {"fmnist-c train", "clean train"}
     prio = pd.read_csv(out / "prioritization.csv")
     for (trained_on, model), rows in preds.groupby(["trained_on", "model"]):
-        assert len(rows) == 600 and rows["sample_id"].tolist() == list(range(600))
+        assert len(rows) == 300 and rows["sample_id"].tolist() == list(range(300))
         probs = rows[[f"prob_{k}" for k in range(10)]].to_numpy(np.float64)
         faults = rows["pred"].to_numpy() != rows["label"].to_numpy()
         gini = 1.0 - (probs**2).sum(axis=1)
@@ -115,9 +115,9 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
     # per corruption: 15 rows per model and score, their sizes add up to the split
     by = pd.read_csv(out / "prioritization_by_corruption.csv")
     gini_rows = by[(by.score == "gini") & (by.model == "cnn")]
-    assert gini_rows["variant"].nunique() == 15 and gini_rows["n"].sum() == 600
+    assert gini_rows["variant"].nunique() == 15 and gini_rows["n"].sum() == 300
     acc = pd.read_csv(out / "accuracy_by_corruption.csv")
-    assert set(acc["model"]) == {"cnn", "logreg"} and acc.groupby("model")["n"].sum().eq(600).all()
+    assert set(acc["model"]) == {"cnn", "logreg"} and acc.groupby("model")["n"].sum().eq(300).all()
     # orientation and polarity changes fool the clean-trained model far more
     hard = ["inverse", "rotate_90_cw", "rotate_90_ccw", "flip_up_down"]
     sub = acc[acc.corruption.isin(hard)]

@@ -40,6 +40,11 @@ def test_apfd_ties_average_and_stable() -> None:
     assert m.apfd(scores, faults) == pytest.approx(1 - 3.5 / 6 + 1 / 6)
     with pytest.raises(MnistlabError, match="ties"):
         m.apfd(scores, faults, ties="random")
+    # issue 15's case: three tied at the top, the fault third. The one APFD (ties averaged)
+    # gives 1 - 2/4 + 1/8; the report's old copy broke ties by input order (1 - 3/4 + 1/8).
+    top = [1.0, 1.0, 1.0, 0.5]
+    assert m.apfd(top, [False, False, True, False]) == 0.625
+    assert m.apfd(top, [False, False, True, False], ties="stable") == 0.375
 
 
 def test_apfd_random_order_is_near_half() -> None:

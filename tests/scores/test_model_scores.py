@@ -36,3 +36,22 @@ def test_model_based_scores(tiny_cnns, fashion_train, fashion_small, tmp_path) -
         ms.ensemble_disagreement_of(tiny_cnns[:1], images)
     with pytest.raises(MnistlabError, match="unknown surprise"):
         ms.surprise_scores(tiny_cnns[0], images, np.zeros(40, dtype=int), images, kinds=("x",))
+
+
+@pytest.mark.slow
+def test_conv_layer_traces_are_channel_means(tiny_cnns, fashion_small) -> None:
+    import torch
+
+    from mnistlab.models import activations, layer_names
+
+    model, images = tiny_cnns[0], fashion_small[:12]
+    convs = [n for n, m in model.net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and convs[0] in layer_names(model)
+    channels = dict(model.net.named_modules())[convs[0]].out_channels
+    traces = ms.activation_traces(model, images, convs[0])
+    flat = activations(model, images, convs[0])  # (N, C*H*W), the raw maps
+    assert traces.shape == (12, channels) and flat.shape[1] > channels
+    np.testing.assert_allclose(traces, flat.reshape(12, channels, -1).mean(axis=2), rtol=1e-5)
+    # The scores run on those C-dimensional traces.
+    sa = ms.surprise_scores(model, fashion_small[12:80], np.arange(68) % 10, images, convs[0])
+    assert all(v.shape == (12,) and np.isfinite(v).all() for v in sa.values())

@@ -34,7 +34,7 @@ def serve(
 
     if not 1 <= int(port) <= 65535:
         raise MnistlabError(f"port must be in 1..65535, got {port}")
-    app = create_app(run_dir)
+    app = create_app(run_dir, port=int(port))
     url = f"http://{HOST}:{port}/"
     print(f"mnistlab explorer: {url} (Ctrl+C to stop)")
     if open_browser:

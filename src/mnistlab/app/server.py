@@ -118,7 +118,12 @@ class Explorer:
         self.pages = LRU(sprite_cache * 4)
         self.counts = LRU(256)
         self.answers = LRU(1024)
-        self.clean = np.asarray(clean_images(self.root))
+        try:
+            self.clean = np.asarray(clean_images(self.root))
+        except (ValueError, OSError, EOFError) as exc:
+            if isinstance(exc, MnistlabError):
+                raise
+            raise MnistlabError(f"{self.root}/data/test_images.npy: unreadable ({exc})") from None
         first = self.tables(self.models[0])
         self.variants = [
             r[0]
@@ -169,9 +174,12 @@ class Explorer:
         pure = PurePosixPath(relative)
         if pure.is_absolute() or ".." in pure.parts:
             return None
-        full = (self.root / pure).resolve()
-        # resolve() follows symlinks, so a link pointing outside the run is refused too.
-        if not full.is_relative_to(self.root) or not full.is_file():
+        try:
+            full = (self.root / pure).resolve()
+            # resolve() follows symlinks, so a link pointing outside the run is refused too.
+            if not full.is_relative_to(self.root) or not full.is_file():
+                return None
+        except (OSError, ValueError, RuntimeError):  # too long, a symlink loop, ...
             return None
         return full
 
@@ -392,9 +400,12 @@ def _column(t: RunTables, name: str) -> str:
 
 def _int(value: str, name: str) -> int:
     try:
-        return int(value)
+        v = int(value)
     except (TypeError, ValueError):
-        raise MnistlabError(f"{name} must be an integer, got {value!r}") from None
+        raise MnistlabError(f"{name} must be an integer, got {str(value)[:40]!r}") from None
+    if not -(2**31) <= v < 2**31:  # the tables' ids and classes, and LIMIT/OFFSET, stay int32
+        raise MnistlabError(f"{name} is out of range, got {str(value)[:40]!r}")
+    return v
 
 
 def _float(value: str, name: str) -> float:
@@ -407,16 +418,22 @@ def _float(value: str, name: str) -> float:
     return v
 
 
-def create_app(run_dir: str | os.PathLike[str], warm: bool = True) -> Starlette:
+def create_app(
+    run_dir: str | os.PathLike[str], warm: bool = True, port: int | None = None
+) -> Starlette:
     """The explorer as an ASGI app (serve it with uvicorn on 127.0.0.1).
 
     ``warm`` regenerates one image per variant in a background thread at start (see
-    :meth:`Explorer.warm`).
+    :meth:`Explorer.warm`). Requests whose ``Host`` is not ``127.0.0.1``, ``localhost`` or
+    ``[::1]`` with the server's ``port`` (default: the port the request came in on) get 421;
+    malformed paths get 404; every response carries the headers of
+    :data:`mnistlab.app.security.SECURITY_HEADERS` (see :class:`~mnistlab.app.security.Guard`).
 
     Examples
     --------
     >>> from starlette.testclient import TestClient  # doctest: +SKIP
-    >>> client = TestClient(create_app("runs/fashion-mnist"))  # doctest: +SKIP
+    >>> app = create_app("runs/fashion-mnist")  # doctest: +SKIP
+    >>> client = TestClient(app, base_url="http://127.0.0.1:8765")  # doctest: +SKIP
     >>> client.get("/api/page?sort=entropy").json()["items"][0]  # doctest: +SKIP
     """
     from starlette.applications import Starlette
@@ -445,8 +462,13 @@ def create_app(run_dir: str | os.PathLike[str], warm: bool = True) -> Starlette:
 
     def static(request: Request) -> Response:
         name = request.path_params["name"]
-        path = (STATIC / name).resolve()
-        if "/" in name or "\\" in name or not path.is_relative_to(STATIC) or not path.is_file():
+        if "/" in name or "\\" in name or "\x00" in name:
+            return not_found
+        try:
+            path = (STATIC / name).resolve()
+            if not path.is_relative_to(STATIC) or not path.is_file():
+                return not_found
+        except (OSError, ValueError):
             return not_found
         return FileResponse(path)
 
@@ -498,6 +520,10 @@ def create_app(run_dir: str | os.PathLike[str], warm: bool = True) -> Starlette:
         yield
         state.close()
 
+    from mnistlab.app.security import Guard
+
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.explorer = state
+    # Outside Starlette's own error middleware, so even a 500 carries the security headers.
+    app.middleware_stack = Guard(app.build_middleware_stack(), port)
     return app

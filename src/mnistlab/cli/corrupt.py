@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from mnistlab.cli._app import app, parse_list
+from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
 
 
 def _fmt_param(value: Any) -> str:
@@ -30,11 +30,18 @@ def corruptions_cmd(
     dataset: str = typer.Option("fashion-mnist", "--dataset", help="Images of the grid."),
     seed: int = typer.Option(0, "--seed", help="Seed of the grid's random corruptions."),
     compat: str | None = typer.Option(None, "--compat", help="default or mnist-c (grid)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """List corruptions: family, releases, benchmark severity, the five parameters, compat notes."""
+    from mnistlab._validate import check_positive, check_seed
     from mnistlab.corrupt import get, names
 
     chosen = names(family=family)
+    if grid is not None:
+        check_positive(images, "--images", allow_none=False)
+        check_seed(seed, "--seed")
+        check_out(grid, "grid", dataset_path(dataset, data_dir), overwrite=overwrite, file=True)
     header = f"{'name':18s} {'family':12s} {'releases':17s} {'bench':5s}  severity 1..5"
     typer.echo(header)
     typer.echo("-" * len(header))
@@ -58,11 +65,8 @@ def corruptions_cmd(
 
         from mnistlab.corrupt.grid import save_grid
         from mnistlab.data import load
-        from mnistlab.errors import MnistlabError
 
-        if images < 1:
-            raise MnistlabError(f"--images must be at least 1, got {images}")
-        ds = load(dataset, split="test")
+        ds = load(dataset, split="test", data_dir=data_dir)
         # One image per class where possible, so the grid shows different shapes.
         picks = [int(np.flatnonzero(ds.labels == k)[0]) for k in np.unique(ds.labels)][:images]
         out = save_grid(grid, ds.images[picks], corruptions=chosen, seed=seed, compat=compat)
@@ -72,7 +76,9 @@ def corruptions_cmd(
 @app.command("corrupt")
 def corrupt_cmd(
     name: str = typer.Argument(..., help="Dataset name or folder (anything `load` reads)."),
-    out: Path = typer.Option(..., "--out", help="Output folder (replaced atomically)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder (new, empty, or a previous corrupt output)."
+    ),
     split: str = typer.Option("test", "--split", help="test, train or all."),
     layout: str = typer.Option("mnist-c", "--layout", help="mnist-c or fmnist-c."),
     corruptions: str | None = typer.Option(
@@ -98,12 +104,20 @@ def corrupt_cmd(
         False, "--checkpoint", help="Keep finished chunks so an interrupted run resumes."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Write a corrupted dataset in the MNIST-C or Fashion-MNIST-C layout."""
     import time
 
+    from mnistlab._validate import check_positive, check_scheduler, check_seed
     from mnistlab.corrupt.generate import generate
 
+    check_seed(seed, "--seed")
+    check_positive(workers, "--workers")
+    check_positive(limit, "--limit")
+    check_scheduler(scheduler, executor)
+    check_out(out, "corrupt", dataset_path(name, data_dir), overwrite=overwrite)
     start = time.perf_counter()
     path = generate(
         name,
@@ -121,5 +135,6 @@ def corrupt_cmd(
         limit=limit,
         checkpoint=checkpoint,
         progress=progress,
+        data_dir=data_dir,
     )
     typer.echo(f"{layout}: {path} ({time.perf_counter() - start:.1f} s)")

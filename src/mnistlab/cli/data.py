@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mnistlab.cli._app import app
+from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option
 
 if TYPE_CHECKING:
     from mnistlab.data.registry import Location
@@ -93,7 +93,9 @@ def fetch_cmd(
 @app.command("export")
 def export_cmd(
     name: str = typer.Argument(..., help="Registered dataset name or folder of IDX files."),
-    out: Path = typer.Option(..., "--out", help="Export folder (written atomically)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Export folder (new, empty, or a previous export)."
+    ),
     split: SplitChoice = typer.Option(SplitChoice.test, "--split", help="Split(s) to export."),
     fmt: ExportFormat = typer.Option(ExportFormat.npz, "--format", help="Output format."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
@@ -101,10 +103,12 @@ def export_cmd(
         True, "--download/--no-download", help="Download when not found."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Export a dataset as NPZ, a PNG folder (ImageFolder layout), HF-style Parquet or IDX."""
     from mnistlab.data.formats import export
 
+    check_out(out, "export", dataset_path(name, data_dir), overwrite=overwrite)
     splits = ("train", "test") if split is SplitChoice.all else (split.value,)
     folder = export(
         name,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import app, parse_list
+from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
 
 
 @app.command("train")
@@ -18,7 +18,7 @@ def train_cmd(
         "cnn", "--model", "-m", help="cnn, tip-cnn, logreg, rf, knn, mlp, svc, gb."
     ),
     out: Path = typer.Option(
-        ..., "--out", "-o", help="Model folder to write (replaced atomically)."
+        ..., "--out", "-o", help="Model folder to write (new, empty, or a previous model)."
     ),
     epochs: int | None = typer.Option(
         None, "--epochs", help="Epochs (or iteration cap); default per model."
@@ -41,8 +41,21 @@ def train_cmd(
         "--precision",
         help="PyTorch models: auto (bf16 where the CPU has it natively), bf16 or fp32.",
     ),
+    augment: str | None = typer.Option(
+        None,
+        "--augment",
+        help="PyTorch models: train on on-the-fly corruptions, names or families (noise,blur).",
+    ),
+    augment_p: float = typer.Option(
+        0.5, "--augment-p", help="With --augment: probability that a training image is corrupted."
+    ),
+    augment_workers: int = typer.Option(
+        0, "--augment-workers", min=0, help="With --augment: DataLoader workers (same weights)."
+    ),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Train a model on the train split, score it on the test split and save it to a folder."""
+    from mnistlab._validate import check_positive, check_seed
     from mnistlab.data import load
     from mnistlab.errors import MnistlabError
     from mnistlab.models import export_onnx, get_spec, train
@@ -52,7 +65,26 @@ def train_cmd(
     check_precision(precision)
     if spec.kind != "torch" and precision != "auto":
         raise MnistlabError(f"--precision applies to PyTorch models only, not {model!r}")
-    options = {"precision": precision} if spec.kind == "torch" else {}
+    options: dict[str, object] = {"precision": precision} if spec.kind == "torch" else {}
+    if augment is not None:
+        from mnistlab.models.augment import CorruptionAugment
+
+        if spec.kind != "torch":
+            raise MnistlabError(f"--augment applies to PyTorch models only, not {model!r}")
+        options["corruption_augment"] = CorruptionAugment.from_spec(
+            augment, p=augment_p, num_workers=augment_workers
+        )
+    elif augment_p != 0.5:
+        raise MnistlabError("--augment-p needs --augment (the corruptions to train on)")
+    check_seed(seed, "--seed")
+    check_positive(epochs, "--epochs")
+    check_positive(train_size, "--train-size")
+    source = dataset_path(name, data_dir)
+    check_out(out, "model", source, overwrite=overwrite)
+    if onnx is not None:
+        if onnx.suffix.lower() != ".onnx":
+            raise MnistlabError(f"--onnx {onnx}: must end with .onnx")
+        check_out(onnx, "onnx", source, out, overwrite=overwrite, file=True, what="--onnx")
     train_ds = load(name, split="train", data_dir=data_dir)
     if train_size:
         train_ds = train_ds[:train_size]
@@ -100,13 +132,19 @@ def predict_cmd(
     executor: str = typer.Option("serial", "--executor", help="serial, local or dask."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Predict every variant of DATA: one row per (variant, sample), logits and probabilities."""
+    from mnistlab._validate import check_name, check_positive
     from mnistlab.errors import MnistlabError
     from mnistlab.models.predict import iter_predictions, resolve_model, write_predictions
+    from mnistlab.parallel import EXECUTORS
 
     if out.suffix.lower() != ".parquet":
         raise MnistlabError(f"--out {out}: predictions are written as .parquet")
+    check_name(executor, EXECUTORS, "--executor")
+    check_positive(workers, "--workers")
+    check_out(out, "predict", model, dataset_path(data, None), overwrite=overwrite, file=True)
     fitted = resolve_model(model, layout=layout, scale=scale, scores=scores)
     path, rows = write_predictions(
         out,
@@ -135,8 +173,10 @@ def evaluate_cmd(
         help="Baseline for mCE: a predictions file or a model name (default: logreg if present).",
     ),
     bins: int = typer.Option(15, "--bins", min=1, help="Bins of the expected calibration error."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Robustness: accuracy per corruption x severity, drop, mCE, ECE, per-class accuracy."""
+    from mnistlab._atomic import atomic_dir
     from mnistlab.evaluate import evaluate
 
     base_name, base_source = None, None
@@ -145,7 +185,9 @@ def evaluate_cmd(
             base_source = Path(baseline)
         else:
             base_name = baseline
-    tables = evaluate(preds, out, baseline=base_name, baseline_source=base_source, n_bins=bins)
+    check_out(out, "evaluate", *preds, base_source, overwrite=overwrite)
+    with atomic_dir(out, "evaluate") as tmp:
+        tables = evaluate(preds, tmp, baseline=base_name, baseline_source=base_source, n_bins=bins)
     summary = tables["mce"]
     for row in summary.to_dict("records"):
         mce = (
@@ -179,9 +221,24 @@ def benchmark_cmd(
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder searched first for the dataset."
     ),
+    overwrite: bool = overwrite_option(),
 ) -> None:
-    """Grid of scikit-learn classifiers: accuracy and training time per config (cached)."""
+    """Grid of scikit-learn classifiers: accuracy and training time per config (cached).
+
+    An existing benchmark folder is reused as a cache; --overwrite starts it afresh.
+    """
+    import shutil
+
+    from mnistlab._output import output_kind, write_marker
+    from mnistlab._validate import check_seed
     from mnistlab.models.benchmark import run_benchmark
+
+    check_seed(seed, "--seed")
+    check_out(out, "benchmark", dataset_path(name, data_dir), overwrite=True)
+    if overwrite and output_kind(out) == "benchmark":
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, "benchmark")
 
     table = run_benchmark(
         name,
@@ -214,7 +271,12 @@ def study_cmd(
     epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="CNN epochs (default: the recipe's)."
     ),
-    models: str = typer.Option("cnn,logreg", "--models", help="Comma-separated models to train."),
+    models: str = typer.Option(
+        "cnn,logreg",
+        "--models",
+        help="Comma-separated: registered models (trained) and model files (.onnx, a saved "
+        "model folder, or logits of every variant: .npy V x N x C or a predictions table).",
+    ),
     baseline: str = typer.Option("logreg", "--baseline", help="Baseline model of the mCE."),
     compat: str | None = typer.Option(None, "--compat", help="Corruption compat mode (mnist-c)."),
     steps: str | None = typer.Option(None, "--steps", help="Only these steps (comma-separated)."),
@@ -235,9 +297,26 @@ def study_cmd(
         "--fmnist-c",
         help="Also train the CNN on the Fashion-MNIST-C train split and rank its test split.",
     ),
+    augment: str | None = typer.Option(
+        None,
+        "--augment",
+        help="Also train <cnn>-aug on these corruption families/names (held-out protocol).",
+    ),
+    augment_p: float = typer.Option(
+        0.5, "--augment-p", help="With --augment: probability that a training image is corrupted."
+    ),
+    overwrite: bool = overwrite_option(),
 ) -> None:
-    """The main job: train, corrupt, predict, evaluate, measure, score, embed, report."""
+    """The main job: train, corrupt, predict, evaluate, measure, score, embed, report.
+
+    An existing run folder is resumed (finished steps are reused); --overwrite (like
+    --force) re-runs every step and replaces its outputs. A folder that is not a run is
+    refused.
+    """
     from mnistlab.study import StudyOptions, run_study
+
+    check_out(out, "run", dataset_path(dataset, data_dir), overwrite=True)
+    force = force or overwrite
 
     options = StudyOptions(
         dataset=dataset,
@@ -254,6 +333,8 @@ def study_cmd(
         progress=progress,
         active_learning=active_learning,
         fmnist_c=fmnist_c,
+        augment=tuple(parse_list(augment) or ()) or None,
+        augment_p=augment_p,
     )
     manifest = run_study(out, options, steps=parse_list(steps), force=force, log=typer.echo)
     evaluation = manifest.get("steps", {}).get("evaluate", {}).get("info", {})

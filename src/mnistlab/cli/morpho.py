@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from mnistlab.cli._app import app
+from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option
 
 _SPLITS = {"test": ("test",), "train": ("train",), "all": ("train", "test")}
 
@@ -22,16 +22,16 @@ def _session(executor: str, scheduler: str | None, workers: int | None) -> Any:
     return dask_session(scheduler, workers)
 
 
-def _check_run(executor: str, scheduler: str | None, chunk_size: int | None) -> None:
-    from mnistlab.errors import MnistlabError
+def _check_run(
+    executor: str, scheduler: str | None, chunk_size: int | None, workers: int | None
+) -> None:
+    from mnistlab._validate import check_name, check_positive, check_scheduler
     from mnistlab.parallel import EXECUTORS
 
-    if executor not in EXECUTORS:
-        raise MnistlabError(f"--executor {executor!r}: choose from {', '.join(EXECUTORS)}")
-    if scheduler and executor != "dask":
-        raise MnistlabError(f"--scheduler {scheduler}: needs --executor dask")
-    if chunk_size is not None and chunk_size < 1:
-        raise MnistlabError(f"--chunk-size {chunk_size}: must be at least 1")
+    check_name(executor, EXECUTORS, "--executor")
+    check_scheduler(scheduler, executor)
+    check_positive(chunk_size, "--chunk-size")
+    check_positive(workers, "--workers")
 
 
 @app.command("measure")
@@ -49,6 +49,7 @@ def measure_cmd(
     ),
     chunk_size: int | None = typer.Option(None, "--chunk-size", help="Images per task (250)."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Measure Morpho-MNIST morphometrics (area, length, thickness, slant, width, height)."""
     from mnistlab._atomic import atomic_path
@@ -62,7 +63,8 @@ def measure_cmd(
         raise MnistlabError(f"--out {out}: must end with .csv or .parquet")
     if split not in ("train", "test"):
         raise MnistlabError(f"--split {split!r}: choose train or test")
-    _check_run(executor, scheduler, chunk_size)
+    _check_run(executor, scheduler, chunk_size, workers)
+    check_out(out, "measure", dataset_path(name, data_dir), overwrite=overwrite, file=True)
     ds = load(name, split=split, data_dir=data_dir)
     ckpt = checkpoint_dir_for(out) if checkpoint else None
     with _session(executor, scheduler, workers):
@@ -90,7 +92,9 @@ def measure_cmd(
 def perturb_cmd(
     name: str = typer.Argument(..., help="Registered dataset or folder of IDX files."),
     kind: str = typer.Option(..., "--kind", help="plain, thin, thic, swel, frac, global or local."),
-    out: Path = typer.Option(..., "--out", help="Folder to write (replaced on success)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder to write (new, empty, or a previous perturb output)."
+    ),
     split: str = typer.Option("test", "--split", help="test, train or all."),
     seed: int = typer.Option(0, "--seed", help="Per-sample randomness comes from (seed, i)."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
@@ -103,17 +107,19 @@ def perturb_cmd(
     ),
     chunk_size: int | None = typer.Option(None, "--chunk-size", help="Images per task (250)."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Write a Morpho-MNIST dataset (released IDX/CSV layout plus mnistlab.json)."""
-    from mnistlab.errors import MnistlabError
+    from mnistlab._validate import check_name, check_seed
     from mnistlab.morpho import write_dataset
+    from mnistlab.morpho.datasets import KINDS
     from mnistlab.parallel import checkpoint_dir_for, remove_checkpoints
 
-    if split not in _SPLITS:
-        raise MnistlabError(f"--split {split!r}: choose test, train or all")
-    if seed < 0:
-        raise MnistlabError(f"--seed {seed}: must be non-negative")
-    _check_run(executor, scheduler, chunk_size)
+    check_name(split, _SPLITS, "--split")
+    check_name(kind, KINDS, "--kind")
+    check_seed(seed, "--seed")
+    _check_run(executor, scheduler, chunk_size, workers)
+    check_out(out, "perturb", dataset_path(name, data_dir), overwrite=overwrite)
     ckpt = checkpoint_dir_for(out) if checkpoint else None
     with _session(executor, scheduler, workers):
         folder = write_dataset(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import app, parse_list
+from mnistlab.cli._app import app, check_out, overwrite_option, parse_list
 
 
 @app.command("report")
@@ -19,10 +19,19 @@ def report_cmd(
         None, "--hardness", help="Score used as hardness (default entropy)."
     ),
     out: Path = typer.Option(None, "--out", help="Output file (default RUN_DIR/report.html)."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
-    """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed)."""
+    """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed).
+
+    The default target belongs to the run and is always rewritten; an --out elsewhere
+    follows the output policy (an existing file needs --overwrite).
+    """
+    import os
+
     from mnistlab.report import write_report
 
+    if out is not None and os.path.realpath(out) != os.path.realpath(run_dir / "report.html"):
+        check_out(out, "report", run_dir, overwrite=overwrite, file=True)
     path = write_report(run_dir, model=model, hardness=hardness, out=out, progress=True)
     size = path.stat().st_size / 1e6
     typer.echo(f"{path} ({size:.1f} MB)")
@@ -35,8 +44,10 @@ def explore_cmd(
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
 ) -> None:
     """Browse every sample of a run in a local web app on 127.0.0.1 (read-only)."""
+    from mnistlab._validate import check_port
     from mnistlab.app import serve
 
+    check_port(port)
     serve(run_dir, port=port, open_browser=not no_browser)
 
 
@@ -44,15 +55,19 @@ def explore_cmd(
 def export_run_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
     format: str = typer.Option("fiftyone", "--format", help="Layout to write: fiftyone."),
-    out: Path = typer.Option(..., "--out", help="Output folder (replaced whole)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder (new, empty, or a previous export-run output)."
+    ),
     model: str = typer.Option(None, "--model", help="Whose predictions and scores (default cnn)."),
     variants: str = typer.Option(
         "clean", "--variants", help="Comma-separated variants to export, or 'all'."
     ),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Write a run in FiftyOne's image-classification layout, every score a sample field."""
     from mnistlab.report import export_run
 
+    check_out(out, "export-run", run_dir, overwrite=overwrite)
     chosen = None if variants.strip() == "all" else parse_list(variants)
     path = export_run(run_dir, out, format=format, model=model, variants=chosen, progress=True)
     typer.echo(str(path))

@@ -7,21 +7,35 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mnistlab.cli._app import app, parse_list
+from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
 from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def _write_any(table: pd.DataFrame, out: Path) -> list[Path]:
+_TABLE_SUFFIXES = (".parquet", ".csv", ".md")
+
+
+def _check_table_out(out: Path, kind: str, *inputs: Any, overwrite: bool) -> None:
+    """The output policy for a table target: a file by suffix, a folder without one."""
+    suffix = out.suffix.lower()
+    if suffix and suffix not in _TABLE_SUFFIXES:
+        raise MnistlabError(f"--out: {out}: unknown format {suffix!r} (use .parquet, .csv or .md)")
+    check_out(out, kind, *inputs, overwrite=overwrite, file=bool(suffix))
+
+
+def _write_any(table: pd.DataFrame, out: Path, kind: str = "table") -> list[Path]:
     """Write by suffix (.parquet, .csv, .md); a path without suffix is a folder: CSV + Markdown."""
-    from mnistlab._atomic import atomic_path, write_text_atomic
+    from mnistlab._atomic import atomic_dir, atomic_path, write_text_atomic
     from mnistlab.scores.analysis import _markdown
 
     suffix = out.suffix.lower()
     if suffix == "":
-        return _write_any(table, out / "table.csv") + _write_any(table, out / "table.md")
+        with atomic_dir(out, kind) as tmp:
+            _write_any(table, tmp / "table.csv")
+            _write_any(table, tmp / "table.md")
+        return [out / "table.csv", out / "table.md"]
     if suffix == ".parquet":
         with atomic_path(out, suffix=".parquet") as tmp:
             table.to_parquet(tmp, index=False)
@@ -51,15 +65,18 @@ def score_cmd(
         None,
         "--methods",
         help="Comma-separated: entropy,gini,softmax,margin,least_confidence,mistakenness,"
-        "uniqueness, or 'all' (default: all but uniqueness).",
+        "uniqueness (FiftyOne's, cosine), knn_distance (Euclidean), or 'all' (default: all "
+        "but uniqueness and knn_distance).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Scores table (.parquet or .csv)."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Hardness scores of every prediction (higher = more likely misclassified)."""
     from mnistlab.scores.table import read_preds, score_table
 
+    _check_table_out(out, "score", preds, overwrite=overwrite)
     table = score_table(read_preds(str(preds)), parse_list(methods))
-    _write_any(table, out)
+    _write_any(table, out, "score")
     typer.echo(f"{out}: {len(table)} rows, {table['variant'].nunique()} variants")
 
 
@@ -95,6 +112,7 @@ def prioritize_cmd(
     out: Path | None = typer.Option(
         None, "--out", "-o", help=".csv, .md or .parquet; a folder gets CSV and Markdown."
     ),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """APFD, AUROC, AUPR and misclassifications in the top k, for every score on every variant."""
     from mnistlab.scores.table import TABLE_METHODS, prioritization_table
@@ -106,6 +124,8 @@ def prioritize_cmd(
         raise MnistlabError(f"--k: expected integers like 100,1000, got {k!r}") from None
     if not ks or min(ks) < 1:
         raise MnistlabError(f"--k: expected positive integers, got {k!r}")
+    if out is not None:
+        _check_table_out(out, "prioritize", preds, scores, overwrite=overwrite)
     table = _scores_input(
         scores if scores is not None else preds,
         [m for m in (names or []) if m in TABLE_METHODS] or None,
@@ -119,7 +139,7 @@ def prioritize_cmd(
     result = prioritization_table(table, methods=names, k=ks)
     _show(result)
     if out is not None:
-        for path in _write_any(result, out):
+        for path in _write_any(result, out, "prioritize"):
             typer.echo(f"wrote {path}")
 
 
@@ -135,6 +155,7 @@ def label_issues_cmd(
     grid: Path | None = typer.Option(None, "--grid", help="PNG grid of the top issues (datasets)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Ranked table (.csv/.parquet/.md)."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Likely label errors by confident learning (cleanlab) on out-of-sample probabilities.
 
@@ -143,9 +164,17 @@ def label_issues_cmd(
     """
     import numpy as np
 
+    from mnistlab._validate import check_positive, check_seed
     from mnistlab.scores.label_issues import find_label_issues, out_of_sample_probs
 
+    check_seed(seed, "--seed")
+    check_positive(limit, "--limit")
     path = Path(source)
+    source_path = dataset_path(source, data_dir)
+    if out is not None:
+        _check_table_out(out, "label-issues", source_path, grid, overwrite=overwrite)
+    if grid is not None:
+        check_out(grid, "grid", source_path, out, overwrite=overwrite, file=True, what="--grid")
     images = None
     if path.is_file():
         from mnistlab.scores.table import probs_of, read_preds
@@ -176,7 +205,7 @@ def label_issues_cmd(
     _show(table.head(top))
     typer.echo(f"{n_issues} likely label issues")
     if out is not None:
-        _write_any(table, out)
+        _write_any(table, out, "label-issues")
         typer.echo(f"wrote {out}")
     if grid is not None:
         if images is None:
@@ -269,6 +298,7 @@ def active_learn_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for tables and plots."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Active learning: retrain on the hardest pool samples vs random ones (Weiss & Tonella)."""
     from mnistlab._atomic import atomic_dir
@@ -277,6 +307,8 @@ def active_learn_cmd(
     from mnistlab.scores.analysis import write_table_files
 
     names = parse_list(methods) or []
+    inputs = [dataset_path(name, data_dir), dataset_path(pool, data_dir) if pool else None]
+    check_out(out, "active-learn", *inputs, overwrite=overwrite)
     train = load(name, split="train", data_dir=data_dir)
     pool_x, pool_y = _pool(pool, name, split, 0)
     seed_list = list(range(seeds))
@@ -310,7 +342,7 @@ def active_learn_cmd(
             train_subset=train_subset,
             progress=progress,
         )
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "active-learn") as tmp:
         write_table_files(one, tmp / "one_shot")
         write_table_files(summary, tmp / "one_shot_summary", ("csv", "md"))
         active.plot_one_shot(summary, tmp / "one_shot.png")
@@ -332,6 +364,7 @@ def hardness_cmd(
         False, "--active-learning", help="Run directory: also the active-learning study."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (PREDS input)."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """What makes samples hard: histograms, per-class tables, image grids, morphometrics,
     corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table)."""
@@ -349,6 +382,7 @@ def hardness_cmd(
     else:
         if out is None:
             raise MnistlabError("--out: required when the input is a predictions table")
+        check_out(out, "hardness", source, morpho, overwrite=overwrite)
         table = score_table(
             read_preds(str(source)),
             [score, "entropy", "gini", "margin", "softmax", "least_confidence"],

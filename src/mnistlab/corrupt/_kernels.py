@@ -2,22 +2,27 @@
 
 Everything here works on a whole batch ``(N, H, W)`` at once. The affine warps exploit that
 the releases' affine corruptions use one of very few matrices (a fixed angle with a random
-sign): each distinct matrix becomes a sparse linear operator on the flattened image, applied
-to all the images that share it in one sparse-dense product.
+sign): each distinct matrix becomes a table of four bilinear taps per output pixel, applied
+to all the images that share it in one gather (see :mod:`mnistlab.corrupt._warp`).
+
+Nothing heavy is imported at module level: scipy is only needed by the reference paths
+(:func:`affine_operator`, unusual blur border modes) and numba only for batches large
+enough to pay for its import (:func:`want_compiled`).
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-import scipy.ndimage as ndi
-import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.special import gammaln
 
 __all__ = [
+    "NUMBA_MIN_BATCH",
     "USE_NUMBA",
     "affine_operator",
     "apply_linear",
@@ -28,6 +33,8 @@ __all__ = [
     "gaussian_blur",
     "linear_operator",
     "poisson_inverse_cdf",
+    "poisson_tables",
+    "want_compiled",
     "warp_affine_grouped",
 ]
 
@@ -117,7 +124,9 @@ def _bilinear_taps(
 
 
 @lru_cache(maxsize=256)
-def _affine_operator_cached(key: tuple[float, ...], h: int, w: int) -> sp.csr_matrix:
+def _affine_operator_cached(key: tuple[float, ...], h: int, w: int) -> Any:
+    import scipy.sparse as sp
+
     m = np.asarray(key, dtype=np.float64).reshape(2, 3)
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
     src_c = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
@@ -131,41 +140,95 @@ def _affine_operator_cached(key: tuple[float, ...], h: int, w: int) -> sp.csr_ma
     return op
 
 
-def affine_operator(matrix: NDArray[np.float64], shape: tuple[int, int]) -> sp.csr_matrix:
-    """The bilinear inverse-map warp by ``matrix`` as a sparse ``(H*W, H*W)`` operator.
+def affine_operator(matrix: NDArray[np.float64], shape: tuple[int, int]) -> Any:
+    """The bilinear inverse-map warp by ``matrix`` as a scipy sparse ``(H*W, H*W)`` operator.
 
     Output pixel ``(r, c)`` samples the input at ``matrix @ (c, r, 1)`` with bilinear
     interpolation; taps outside the image read 0 (scikit-image's ``warp(..., order=1,
-    mode="constant")``). ``flat @ op`` warps a batch of flattened images.
+    mode="constant")``). ``flat @ op`` warps a batch of flattened images. This is the
+    reference of :func:`warp_affine_grouped` (which gathers the same taps in the same order,
+    so the results are equal to the bit); production code does not use it.
     """
     m = np.asarray(matrix, dtype=np.float64)[:2, :3]
     return _affine_operator_cached(tuple(m.ravel().tolist()), int(shape[0]), int(shape[1]))
 
 
+def affine_taps(
+    matrix: NDArray[np.float64], shape: tuple[int, int]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """The four bilinear taps of every output pixel of the warp by ``matrix``.
+
+    Returns ``(idx, wt)``, both ``(H*W, 4)``: flat source indices and weights, in increasing
+    source index (the order in which :func:`affine_operator`'s sparse product adds them).
+    Taps outside the image, or of weight 0, point at index ``H*W`` (a zero pixel appended to
+    each image) with weight 0: adding ``0 * 0`` changes no sum, so the gather equals the
+    sparse product to the bit.
+    """
+    m = np.asarray(matrix, dtype=np.float64)[:2, :3]
+    return _affine_taps_cached(tuple(m.ravel().tolist()), int(shape[0]), int(shape[1]))
+
+
+@lru_cache(maxsize=256)
+def _affine_taps_cached(
+    key: tuple[float, ...], h: int, w: int
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    m = np.asarray(key, dtype=np.float64).reshape(2, 3)
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
+    src_c = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
+    src_r = m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
+    idx, wt, inside = _bilinear_taps(src_r.ravel(), src_c.ravel(), (h, w))
+    keep = inside & (wt != 0)
+    idx = np.where(keep, idx, h * w).astype(np.intp)
+    wt = np.where(keep, wt, 0.0)
+    idx.setflags(write=False)
+    wt.setflags(write=False)
+    return idx, wt
+
+
 def warp_affine_grouped(
-    x: Array, matrices: NDArray[np.float64], group: NDArray[np.integer]
-) -> NDArray[np.float64]:
+    x: Array,
+    matrices: NDArray[np.float64],
+    group: NDArray[np.integer],
+    to_bytes: bool | None = None,
+) -> NDArray[Any]:
     """Warp image ``k`` of ``x`` by ``matrices[group[k]]`` (inverse maps, bilinear, zero fill).
 
     Parameters
     ----------
     x : ndarray, shape (N, H, W)
+        Floats, or ``uint8`` grey levels (then read as ``level / 255``, as ``x / 255.0``).
     matrices : ndarray, shape (G, 2, 3) or (G, 3, 3)
         Inverse maps in ``(x, y) = (column, row)`` coordinates.
     group : ndarray of int, shape (N,)
         Which matrix each image uses.
 
+    to_bytes : bool, optional
+        Return bytes, rounded (False) or truncated (True) as ``registry.to_uint8(...,
+        exact=True)`` would convert the float64 result.
+
     Returns
     -------
-    ndarray, float64, shape (N, H, W)
+    ndarray, float64 (or uint8 with ``to_bytes``), shape (N, H, W)
+        Equal to the bit to the sparse product ``flat @ affine_operator(m)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(2 * 16, dtype=np.float64).reshape(2, 4, 4)
+    >>> shift = np.array([[[1.0, 0, 1], [0, 1, 0]]])  # sample one column to the right
+    >>> warp_affine_grouped(x, shift, np.zeros(2, int))[0, 0].tolist()
+    [1.0, 2.0, 3.0, 0.0]
     """
+    from mnistlab.corrupt._warp import gather_taps
+
     n, h, w = x.shape
-    flat = x.reshape(n, h * w).astype(np.float64, copy=False)
-    out = np.empty((n, h * w), dtype=np.float64)
+    out = np.empty((n, h * w), dtype=np.float64 if to_bytes is None else np.uint8)
+    compiled = want_compiled(n)  # for the whole batch: its groups share the import
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
-        op = affine_operator(matrices[g], (h, w))
-        out[rows] = flat[rows] @ op
+        idx, wt = affine_taps(matrices[g], (h, w))
+        part = x[rows] if rows.size < n else x
+        out[rows] = gather_taps(part, idx, wt, to_bytes, compiled)
     return out.reshape(n, h, w)
 
 
@@ -202,11 +265,39 @@ def bilinear_sample(x: Array, src_r: Array, src_c: Array) -> NDArray[np.float64]
     return ((1 - dr) * top + dr * bottom).reshape(n, h, w)
 
 
+# ndimage's border modes as numpy.pad modes ("reflect" repeats the edge pixel).
+_PAD_MODES: dict[str, Any] = {
+    "nearest": "edge",
+    "reflect": "symmetric",
+    "mirror": "reflect",
+    "wrap": "wrap",
+}
+
+
 @lru_cache(maxsize=64)
 def _gaussian_matrix(length: int, sigma: float, mode: str, truncate: float) -> NDArray[np.float64]:
-    # ndimage's own 1-D Gaussian filter applied to the identity: column j is the response to
-    # an impulse at j, so ``B @ v`` filters ``v`` with the same weights and border handling.
-    return ndi.gaussian_filter1d(np.eye(length), sigma, axis=0, mode=mode, truncate=truncate)
+    """``scipy.ndimage.gaussian_filter1d`` of the identity along axis 0, to the bit.
+
+    Column j is the response to an impulse at j, so ``B @ v`` filters ``v`` with the same
+    weights and border handling. Built with ndimage's own arithmetic (its kernel, then its
+    symmetric correlation: centre tap first, then the outermost pair inwards) without
+    importing scipy, which costs more than all the corruptions of a 10k split.
+    """
+    if mode not in _PAD_MODES:
+        import scipy.ndimage as ndi
+
+        return ndi.gaussian_filter1d(np.eye(length), sigma, axis=0, mode=mode, truncate=truncate)
+    sd = float(sigma)
+    radius = int(truncate * sd + 0.5)
+    t = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sd * sd) * t**2)
+    fw = (phi / phi.sum())[::-1]
+    ext = np.pad(np.eye(length), ((radius, radius), (0, 0)), mode=_PAD_MODES[mode])
+    out = ext[radius : radius + length] * fw[radius]
+    for j in range(-radius, 0):
+        pair = ext[radius + j : radius + j + length] + ext[radius - j : radius - j + length]
+        out += pair * fw[radius + j]
+    return out
 
 
 def gaussian_blur(
@@ -237,16 +328,19 @@ _BINS = 1024  # guide-table bins per grey level (a power of two: u * bins is exa
 
 
 @lru_cache(maxsize=16)
-def _poisson_tables(
+def poisson_tables(
     lams: tuple[float, ...],
 ) -> tuple[NDArray[np.float64], NDArray[np.int32], NDArray[np.bool_]]:
+    """The CDFs ``(len(lams), kmax + 1)``, guide table and ambiguous-bin flags of
+    :func:`poisson_inverse_cdf` (cached)."""
     lam = np.asarray(lams, dtype=np.float64)[:, None]
     kmax = int(np.ceil(lam.max() + 12 * np.sqrt(lam.max()) + 20))
     k = np.arange(kmax + 1, dtype=np.float64)[None, :]
+    # log(k!) from the standard library (scipy.special.gammaln agrees to the last bit or
+    # two, which moves no count: a test compares the tables' outputs).
+    log_fact = np.array([math.lgamma(v + 1.0) for v in range(kmax + 1)])[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        logpmf = np.where(
-            lam > 0, k * np.log(lam) - lam - gammaln(k + 1), np.where(k == 0, 0.0, -np.inf)
-        )
+        logpmf = np.where(lam > 0, k * np.log(lam) - lam - log_fact, np.where(k == 0, 0.0, -np.inf))
     cdf = np.cumsum(np.exp(logpmf), axis=1)
     cdf[:, -1] = np.inf  # the far tail (probability < 1e-30) ends at kmax
     lo = np.arange(_BINS, dtype=np.float64) / _BINS
@@ -266,7 +360,7 @@ def poisson_inverse_cdf(
     tabulated once and inverted with a guide table: one lookup per pixel, plus an exact
     search for the few pixels (about 1%) whose uniform falls in a bin holding a CDF step.
     """
-    cdf, guide, ambiguous = _poisson_tables(tuple(float(v) for v in lams))
+    cdf, guide, ambiguous = poisson_tables(tuple(float(v) for v in lams))
     lv = np.asarray(level, dtype=np.int32).ravel()
     uf = np.asarray(u).ravel()
     cell = lv * np.int32(_BINS) + np.minimum((uf * _BINS).astype(np.int32), _BINS - 1)
@@ -281,6 +375,16 @@ def poisson_inverse_cdf(
 
 
 USE_NUMBA = True  # set False to force the pure-numpy paths (tests compare both)
+# Importing numba (and loading its cached machine code) costs about 0.4 s: smaller batches
+# run the numpy paths (same bytes) unless numba is already loaded in this process.
+NUMBA_MIN_BATCH = 2048
+
+
+def want_compiled(n: int | None = None) -> bool:
+    """Whether a batch of ``n`` images should use the numba kernels (None: any size)."""
+    if not USE_NUMBA:
+        return False
+    return n is None or n >= NUMBA_MIN_BATCH or "numba" in sys.modules
 
 
 @lru_cache(maxsize=1)
@@ -304,9 +408,10 @@ def _numba_swap_chain() -> Callable[..., None] | None:
     return kernel
 
 
-def compiled_swap_chain() -> Callable[..., None] | None:
-    """numba's compiled swap loop (see ``blur.swap_chain``), or None without numba."""
-    return _numba_swap_chain() if USE_NUMBA else None
+def compiled_swap_chain(n: int | None = None) -> Callable[..., None] | None:
+    """numba's compiled swap loop (see ``blur.swap_chain``), or None without numba (or for a
+    batch of ``n`` images too small to pay for importing it, see :func:`want_compiled`)."""
+    return _numba_swap_chain() if want_compiled(n) else None
 
 
 @lru_cache(maxsize=1)
@@ -342,6 +447,7 @@ def _numba_tap_filter() -> Callable[..., None] | None:
     return kernel
 
 
-def compiled_tap_filter() -> Callable[..., None] | None:
-    """numba's per-image tap filter (see ``blur.motion_blur_at``), or None without numba."""
-    return _numba_tap_filter() if USE_NUMBA else None
+def compiled_tap_filter(n: int | None = None) -> Callable[..., None] | None:
+    """numba's per-image tap filter (see ``blur.motion_blur_at``), or None without numba (or
+    for a batch of ``n`` images too small to pay for importing it)."""
+    return _numba_tap_filter() if want_compiled(n) else None

@@ -415,10 +415,12 @@ def generate(
         raise MnistlabError("severity 'random' is for --layout fmnist-c (one level per image)")
     if layout == "fmnist-c" and sev == "all":
         raise MnistlabError("severity 'all' is for --layout mnist-c (one folder per level)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise MnistlabError(f"seed must be a non-negative integer, got {seed!r}")
-    if limit is not None and limit < 1:
-        raise MnistlabError(f"limit must be at least 1, got {limit}")
+    from mnistlab._validate import check_positive, check_scheduler, check_seed
+
+    check_seed(seed)
+    check_positive(limit, "limit")
+    check_positive(workers, "workers")
+    check_scheduler(scheduler, executor, "scheduler")
     mode = resolve_compat(compat)
     split_list = parse_splits(splits)
     if corruptions is not None and not corruptions:
@@ -445,8 +447,14 @@ def generate(
     }
     from mnistlab._atomic import atomic_dir
     from mnistlab.data.variants import write_manifest
+    from mnistlab.execution import execution
 
-    with _session(executor, scheduler, workers), atomic_dir(out) as tmp:
+    # One worker pool for every corruption and split of the job (warm caches in each worker).
+    with (
+        _session(executor, scheduler, workers),
+        execution(executor, workers, scheduler, chunk_size=size, progress=progress),
+        atomic_dir(out, "corrupt") as tmp,
+    ):
         if layout == "mnist-c":
             variants = _mnist_c(tmp, data, pool, sev, int(seed), mode, fmt or "npy", size, run)
         else:
@@ -589,8 +597,7 @@ def _fmnist_c(
     size: int,
     run: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
-    import pandas as pd
-
+    from mnistlab.corrupt._table import write_corruption_table
     from mnistlab.data.idx import write_idx
 
     formats = ("idx", "npy") if fmt is None else (fmt,)
@@ -649,16 +656,10 @@ def _fmnist_c(
                 names_ = (f"{stem}.parquet", f"{stem}.parquet")
             files.setdefault("images", names_[0])
             files.setdefault("labels", names_[1])
-        table = pd.DataFrame(
-            {
-                "sample_id": ds.sample_ids,
-                "label": ds.labels,
-                "corruption": pd.Categorical.from_codes(choice, categories=pd.Index(list(pool))),
-                "severity": sev.astype(np.int8),
-                "seed": np.full(len(ds), seed, dtype=np.int64),
-            }
+        # pyarrow directly: importing pandas would cost more than the whole 10k split.
+        write_corruption_table(
+            root / f"{stem}-corruptions.parquet", ds.sample_ids, ds.labels, choice, pool, sev, seed
         )
-        table.to_parquet(root / f"{stem}-corruptions.parquet", index=False)
         files["metadata"] = f"{stem}-corruptions.parquet"
         splits[split] = files
     info = {"corruptions": list(pool), "severity_mode": severity}

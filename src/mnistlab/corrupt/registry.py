@@ -7,7 +7,13 @@ compatibility mode. ``y`` is float on the 0..1 scale (values outside are clipped
 registry converts to and from ``uint8``: rounding by default, truncation (as the releases
 did) in ``compat="mnist-c"`` mode.
 
-Adding a corruption is one :func:`register` call in its family module.
+Adding a corruption is one :func:`register` call in its family module. A corruption may also
+give a ``uint8_fn``: the whole corruption on the ``uint8`` batch, equal to the float path byte
+for byte (flips, turns, look-up tables, fused kernels); :data:`USE_UINT8` switches these off
+(tests compare the paths).
+
+The registry itself imports nothing heavy: the family modules import scipy and numba only
+inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ __all__ = [
     "register",
     "resolve_compat",
 ]
+
+USE_UINT8 = True  # False: every corruption runs its float path (tests compare both)
 
 FAMILIES = ("noise", "blur", "affine", "photometric", "orientation", "overlay", "edge", "digital")
 COMPAT_MODES = ("default", "mnist-c")
@@ -90,6 +98,7 @@ class Context:
 
 
 CorruptionFn = Callable[[NDArray[np.float32], Any, Context], NDArray[np.floating]]
+Uint8Fn = Callable[[NDArray[np.uint8], Any, Context], NDArray[np.uint8]]
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,9 @@ class Corruption:
         True: ``fn`` receives ``images / 255.0`` in float64 (the releases' arithmetic) instead
         of float32, and a float64 result is truncated the way the releases did (float64 ->
         float32 -> uint8) in compat mode. Used where compat output must match to the grey level.
+    uint8_fn : callable, optional
+        ``uint8_fn(images, param, ctx) -> uint8``: the same bytes as the float path (for
+        ``ctx.compat`` too) straight from the ``uint8`` batch.
     """
 
     name: str
@@ -140,6 +152,7 @@ class Corruption:
     monotonic: bool = True
     float64: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    uint8_fn: Uint8Fn | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -159,17 +172,21 @@ class Corruption:
         x = check_images(images)
         sev = self._severity(severity)
         mode = resolve_compat(compat)
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise MnistlabError(f"seed must be a non-negative integer, got {seed!r}")
+        from mnistlab._validate import check_seed
+
+        check_seed(seed)
         ids = _random.sample_ids_for(x.shape[0], sample_ids)
         if x.shape[0] == 0:
             return x.copy()
         ctx = Context(seed=int(seed), sample_ids=ids, compat=mode == "mnist-c", name=self.name)
+        param = self.levels[sev - 1]
+        if USE_UINT8 and self.uint8_fn is not None:
+            return self.uint8_fn(x, param, ctx)
         if self.float64:
             xf: NDArray[np.floating] = x / 255.0
         else:
             xf = x.astype(np.float32) * np.float32(1 / 255)
-        y = self.fn(xf, self.levels[sev - 1], ctx)  # type: ignore[arg-type,unused-ignore]
+        y = self.fn(xf, param, ctx)
         return to_uint8(y, truncate=ctx.compat, exact=self.float64)
 
     def _severity(self, severity: int | None) -> int:

@@ -88,9 +88,10 @@ class Dataset:
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         if labels.size and (labels.min() < 0 or labels.max() >= len(self.class_names)):
+            bad = int(np.flatnonzero((labels < 0) | (labels >= len(self.class_names)))[0])
             raise MnistlabError(
                 f"{self.name}: labels range {labels.min()}..{labels.max()} does not fit "
-                f"{len(self.class_names)} class names"
+                f"{len(self.class_names)} class names (first bad index {bad}: {labels[bad]})"
             )
         ids = (
             np.arange(images.shape[0], dtype=np.int64)

@@ -302,7 +302,7 @@ def export(
     extra: dict[str, Any] = {}
     if format == "png":
         extra["class_dirs"] = {d: i for i, d in enumerate(safe_class_dirs(first.class_names))}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "export") as tmp:
         split_files: dict[str, dict[str, str]] = {}
         for ds in datasets:
             files = writer(ds, tmp, progress)
@@ -425,7 +425,7 @@ def read_hf_parquet(
     if not pa.types.is_struct(image.type) or image.type.get_field_index("bytes") < 0:
         raise MnistlabError(f"{p}: 'image' column is {image.type}, expected struct<bytes, path>")
     images = decode_png(image.field("bytes").to_pylist(), str(p))
-    labels = table.column("label").to_numpy().astype(np.int64)
+    labels = np.asarray(table.column("label").to_numpy())
     names: tuple[str, ...] | None = None
     meta = (table.schema.metadata or {}).get(b"huggingface")
     if meta:
@@ -470,8 +470,11 @@ def read_dataset_file(path: str | os.PathLike[str], split: str = "test") -> Data
         )
     if labels.shape != (images.shape[0],):
         raise MnistlabError(f"{p}: {images.shape[0]} images but labels have shape {labels.shape}")
+    from mnistlab.data._checks import checked_labels
+
+    labels, n_classes = checked_labels(labels, p, len(names) if names is not None else None)
     if names is None:
-        names = tuple(str(i) for i in range(int(labels.max()) + 1 if labels.size else 0))
+        names = tuple(str(i) for i in range(n_classes))
     try:
         return Dataset(images, labels, names, name=p.stem, split=split)
     except MnistlabError as exc:

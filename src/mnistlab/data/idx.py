@@ -10,6 +10,7 @@ The format: two zero bytes, a type code, the number of dimensions ``d``, then ``
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -33,12 +34,17 @@ IDX_TYPES: dict[int, np.dtype] = {
 }
 _CODE_FOR_KIND = {np.dtype(v).newbyteorder("=").str: k for k, v in IDX_TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+# numpy's limit on the number of dimensions (NPY_MAXDIMS, 64 since numpy 2).
+_MAX_DIMS = 32
 
 
 def is_gzip(path: str | os.PathLike[str]) -> bool:
     """True when the file starts with the gzip magic bytes."""
-    with open(path, "rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == _GZIP_MAGIC
+    except OSError as exc:
+        raise MnistlabError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -48,6 +54,8 @@ def _read_bytes(path: Path) -> bytes:
         raise MnistlabError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise MnistlabError(f"{path}: is a folder, not an IDX file") from None
+    except OSError as exc:  # a symlink loop, a permission, a device error
+        raise MnistlabError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not raw:
         raise MnistlabError(f"{path}: empty file")
     if raw[:2] == _GZIP_MAGIC:
@@ -73,13 +81,27 @@ def _parse_header(raw: bytes | memoryview, path: Path) -> tuple[np.dtype, tuple[
     if code not in IDX_TYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
         raise MnistlabError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
+    if ndim > _MAX_DIMS:
+        raise MnistlabError(
+            f"{path}: header declares {ndim} dimensions (arrays hold at most {_MAX_DIMS})"
+        )
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
         raise MnistlabError(
             f"{path}: header declares {ndim} dimensions but the file has only {len(raw)} bytes"
         )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    return IDX_TYPES[code], shape, header_len
+    dtype = IDX_TYPES[code]
+    # Exact Python integers: a product of 255 sizes must not wrap around like int64 would.
+    need = math.prod(shape) * dtype.itemsize
+    have = len(raw) - header_len
+    if need > have:
+        dims = " x ".join(str(d) for d in shape) or "scalar"
+        raise MnistlabError(
+            f"{path}: header dimensions {dims} of {dtype.newbyteorder('=').name} need "
+            f"{need} payload bytes, the file has {have}"
+        )
+    return dtype, shape, header_len
 
 
 def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype, tuple[int, ...]]:
@@ -121,7 +143,7 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray:
     p = Path(path)
     raw = _read_bytes(p)
     dtype, shape, offset = _parse_header(raw, p)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)
     expected = offset + count * dtype.itemsize
     if len(raw) != expected:
         dims = " x ".join(str(d) for d in shape) or "scalar"

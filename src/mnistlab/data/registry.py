@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.data._checks import checked_labels
 from mnistlab.data.dataset import Dataset
 from mnistlab.data.idx import _GZIP_MAGIC, read_idx
 from mnistlab.errors import MnistlabError
@@ -376,6 +377,7 @@ def load(
         loc = fetch(key, data_dir, download=download)
         images = read_idx(loc.files[images_stem])
         labels = read_idx(loc.files[labels_stem])
+        checked_labels(labels, loc.files[labels_stem], len(info.class_names))
         return _make(images, labels, info.class_names, key, split, loc.files[images_stem])
     path = Path(key)
     if path.is_dir():
@@ -390,7 +392,9 @@ def load(
             )
         images = read_idx(files[images_stem])
         labels = read_idx(files[labels_stem])
-        n_classes = int(labels.max()) + 1 if labels.size else 0
+        _, n_classes = checked_labels(
+            labels, files[labels_stem], len(class_names) if class_names else None
+        )
         names_ = class_names or tuple(str(i) for i in range(n_classes))
         return _make(images, labels, names_, path.name, split, files[images_stem])
     if path.exists():
@@ -418,4 +422,5 @@ def _make(
         raise MnistlabError(
             f"{where}: {images.shape[0]} images but labels have shape {labels.shape}"
         )
-    return Dataset(images, labels.astype(np.int64), class_names, name=name, split=split)
+    values, _ = checked_labels(labels, where, len(class_names))
+    return Dataset(images, values, class_names, name=name, split=split)

@@ -99,8 +99,20 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise MnistlabError(f"{path}: not a mnistlab output folder (no {MANIFEST_NAME})") from None
     except json.JSONDecodeError as exc:
         raise MnistlabError(f"{file}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise MnistlabError(f"{file}: not UTF-8 text, not a manifest") from None
+    except OSError as exc:
+        raise MnistlabError(f"{file}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("variants"), list):
         raise MnistlabError(f"{file}: manifest has no 'variants' list")
+    for i, entry in enumerate(manifest["variants"]):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("splits", {}), dict)
+            or not all(isinstance(f, dict) for f in entry.get("splits", {}).values())
+        ):
+            raise MnistlabError(f"{file}: variants[{i}] is not {{'name': str, 'splits': {{...}}}}")
     return manifest
 
 
@@ -153,7 +165,7 @@ def read_array(path: Path, key: str | None = None) -> np.ndarray:
     if suffix.endswith(".npy"):
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise MnistlabError(f"{path}: not a valid .npy file ({exc})") from None
     if suffix.endswith(".npz"):
         try:
@@ -161,7 +173,7 @@ def read_array(path: Path, key: str | None = None) -> np.ndarray:
                 if not z.files:
                     raise MnistlabError(f"{path}: empty .npz")
                 return z[key if key in z.files else z.files[0]]
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, KeyError) as exc:
             if isinstance(exc, MnistlabError):
                 raise
             raise MnistlabError(f"{path}: not a readable .npz file ({exc})") from None
@@ -181,7 +193,7 @@ def _read_parquet_column(path: Path, column: str) -> np.ndarray:
     except (OSError, pa.ArrowInvalid, KeyError) as exc:
         raise MnistlabError(f"{path}: cannot read column {column!r} ({exc})") from None
     if column == "label":
-        return table.column("label").to_numpy().astype(np.int64)
+        return np.asarray(table.column("label").to_numpy())
     from mnistlab.data.formats import decode_png
 
     images = table.column("image").combine_chunks()
@@ -217,6 +229,11 @@ def load_variant(
             f"{root}: variant {variant.name!r} has no {split!r} split "
             f"(has: {', '.join(variant.splits) or 'none'})"
         )
+    for key in ("images", "labels", "metadata"):
+        if key in files and not isinstance(files[key], str):
+            raise MnistlabError(
+                f"{root / MANIFEST_NAME}: {variant.name}/{split}: bad {key!r} entry"
+            )
     if files.get("format") == "png":
         from mnistlab.data.formats import read_png_folder
 
@@ -249,10 +266,20 @@ def load_variant(
         raise MnistlabError(
             f"{root / files['labels']}: {labels.shape} labels for {images.shape[0]} images"
         )
+    from mnistlab.data._checks import checked_labels
+
+    names = manifest.get("class_names")
+    if names is not None and not (
+        isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+    ):
+        raise MnistlabError(f"{root / MANIFEST_NAME}: 'class_names' must be a list of strings")
+    labels, n_classes = checked_labels(
+        labels, root / files["labels"], len(names) if names else None
+    )
     return Dataset(
         images,
-        labels.astype(np.int64),
-        tuple(manifest.get("class_names") or [str(i) for i in range(int(labels.max()) + 1)]),
+        labels,
+        tuple(names or [str(i) for i in range(n_classes)]),
         name=variant.name,
         split=split,
         sample_ids=sample_ids,

@@ -134,41 +134,39 @@ def load_predictions(sources: Iterable[Any]) -> pd.DataFrame:
 
     Keeps ``model, variant, corruption, severity, sample_id, label, pred`` and adds
     ``confidence`` (top probability) and ``correct``; the probability columns are dropped.
+    Every table is checked by :func:`mnistlab.scores.checks.validate_predictions` (all must
+    have the same number of classes), and a model given twice is refused.
     """
     import pandas as pd
-    import pyarrow.parquet as pq
+
+    from mnistlab.scores.checks import read_table_file, validate_predictions
+    from mnistlab.scores.table import probs_of
+
+    def wanted(name: str) -> bool:
+        return name in REQUIRED or name == "model" or name.startswith(("prob_", "logit_"))
 
     frames = []
-    for src in sources:
+    n_classes: int | None = None
+    for i, src in enumerate(sources):
         if isinstance(src, (str, os.PathLike)):
             path = Path(src)
-            if not path.is_file():
-                raise MnistlabError(f"{path}: no such predictions file")
-            try:
-                names = pq.read_schema(path).names
-            except Exception:
-                raise MnistlabError(f"{path}: not a Parquet predictions table") from None
-            missing = [c for c in REQUIRED if c not in names]
-            if missing:
-                raise MnistlabError(
-                    f"{path}: not a predictions table (missing: {', '.join(missing)})"
-                )
-            probs = [c for c in names if c.startswith("prob_")]
-            cols = [*REQUIRED, *probs, *(["model"] if "model" in names else [])]
-            table = pd.read_parquet(path, columns=cols)
+            where = str(path)
+            table = read_table_file(path, "predictions table", keep=wanted)
             default_name = path.stem
-        else:
+        elif isinstance(src, pd.DataFrame):
+            where = f"predictions table {i}"
             table = src
-            missing = [c for c in REQUIRED if c not in table.columns]
-            if missing:
-                raise MnistlabError(f"predictions table is missing columns: {', '.join(missing)}")
-            probs = [c for c in table.columns if str(c).startswith("prob_")]
             default_name = "model"
-        if not probs:
-            raise MnistlabError(f"{default_name}: predictions table has no prob_* columns")
+        else:
+            raise MnistlabError(
+                f"predictions {i}: expected a path or a DataFrame, got {type(src).__name__}"
+            )
+        table = validate_predictions(table, where, required=REQUIRED, n_classes=n_classes)
+        probs = probs_of(table)
+        n_classes = probs.shape[1]
         compact = table[list(REQUIRED)].copy()
         compact["model"] = table["model"].astype(str) if "model" in table.columns else default_name
-        compact["confidence"] = table[probs].to_numpy(np.float64).max(axis=1)
+        compact["confidence"] = probs.max(axis=1)
         compact["correct"] = (compact["pred"].to_numpy() == compact["label"].to_numpy()).astype(
             np.float64
         )
@@ -176,6 +174,12 @@ def load_predictions(sources: Iterable[Any]) -> pd.DataFrame:
     if not frames:
         raise MnistlabError("no predictions given")
     out = pd.concat(frames, ignore_index=True)
+    twice = out.duplicated(subset=["model", "sample_id", "variant"]).to_numpy()
+    if twice.any():
+        model = out["model"].iloc[int(np.flatnonzero(twice)[0])]
+        raise MnistlabError(
+            f"model {model!r}: its predictions are given twice (each model once, please)"
+        )
     out["severity"] = out["severity"].astype(np.int64)
     return out
 

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mnistlab.errors import MnistlabError
 from mnistlab.models.base import Model, ModelSpec, get_spec, load_model, model_names, softmax
 from mnistlab.models.classic import CLASSIFIERS, SklearnModel
 from mnistlab.models.cnn import (
@@ -93,8 +92,9 @@ def train(
     -------
     Model
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise MnistlabError(f"seed must be a non-negative integer, got {seed!r}")
+    from mnistlab._validate import check_seed
+
+    check_seed(seed)
     spec = get_spec(model)
     return spec.train(
         images,

@@ -184,7 +184,7 @@ class SklearnModel(Model):
     def save(self, path: str | os.PathLike[str]) -> Path:
         import joblib
 
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, "model") as tmp:
             joblib.dump(self.pipeline, tmp / JOBLIB, compress=3)
             (tmp / MANIFEST).write_text(self._manifest_json(), encoding="utf-8")
         return Path(path)

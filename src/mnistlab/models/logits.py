@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,8 +80,11 @@ class LogitsFile(Model):
         scores, is_proba = self._read(suffix)
         scores = self._validate(scores)
         if kind == "proba" or (kind == "auto" and (is_proba or _rows_are_proba(scores))):
-            if scores.min() < 0:
-                raise MnistlabError(f"{self.path}: probabilities must be non-negative")
+            if scores.min() < 0 or scores.max() > 1:
+                row = int(np.argwhere((scores < 0) | (scores > 1))[0, 0])
+                raise MnistlabError(
+                    f"{self.path}: probabilities must lie in [0, 1] (first bad row {row})"
+                )
             self.is_proba = True
             self.logits = np.log(np.clip(scores, 1e-7, 1.0)).astype(np.float32)
         else:
@@ -102,33 +106,47 @@ class LogitsFile(Model):
         )
 
     def _read(self, suffix: str) -> tuple[NDArray[np.float64], bool]:
-        import pandas as pd
-
         if suffix == ".npy":
             try:
+                if self.path.stat().st_size == 0:
+                    raise MnistlabError(f"{self.path}: empty file, not a .npy array")
                 arr = np.load(self.path, allow_pickle=False)
-            except ValueError as exc:
-                raise MnistlabError(f"{self.path}: not a valid .npy file ({exc})") from None
-            if not np.issubdtype(arr.dtype, np.number):
-                raise MnistlabError(f"{self.path}: expected numbers, got dtype {arr.dtype}")
+            except (ValueError, OSError, EOFError) as exc:
+                if isinstance(exc, MnistlabError):
+                    raise
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise MnistlabError(f"{self.path}: not a valid .npy file ({first})") from None
+            if not isinstance(arr, np.ndarray):
+                raise MnistlabError(f"{self.path}: not a single .npy array")
+            if arr.dtype == np.bool_ or not (
+                np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+            ):
+                raise MnistlabError(f"{self.path}: expected real numbers, got dtype {arr.dtype}")
             return np.asarray(arr, dtype=np.float64), False
-        try:
-            table = pd.read_csv(self.path) if suffix == ".csv" else pd.read_parquet(self.path)
-        except Exception as exc:
-            raise MnistlabError(
-                f"{self.path}: cannot read the table ({str(exc).splitlines()[0]})"
-            ) from None
+        from mnistlab.scores.checks import check_int_column, read_table_file
+
+        table = read_table_file(self.path, "logits table")
+        if table.columns.duplicated().any():
+            dup = table.columns[table.columns.duplicated()][0]
+            raise MnistlabError(f"{self.path}: column {str(dup)!r} appears more than once")
+        if not len(table):
+            raise MnistlabError(f"{self.path}: empty table (no rows)")
         if "sample_id" in table.columns:
-            self.sample_ids = table["sample_id"].to_numpy(np.int64)
+            self.sample_ids = check_int_column(table, "sample_id", str(self.path))
+            dup_ids = _first_repeat(self.sample_ids)
+            if dup_ids is not None:
+                raise MnistlabError(
+                    f"{self.path}: column 'sample_id': value {int(self.sample_ids[dup_ids])} "
+                    f"appears twice (first bad row {dup_ids})"
+                )
         for prefix, is_proba in (("logit_", False), ("prob_", True)):
             cols = _numbered(table.columns, prefix)
             if cols:
-                return table[cols].to_numpy(np.float64), is_proba
+                return _numbers(table, cols, self.path), is_proba
         cols = [c for c in table.columns if str(c) not in _ID_COLUMNS]
-        bad = [str(c) for c in cols if not pd.api.types.is_numeric_dtype(table[c])]
-        if bad:
-            raise MnistlabError(f"{self.path}: non-numeric score columns: {', '.join(bad[:5])}")
-        return table[cols].to_numpy(np.float64), False
+        if not cols:
+            raise MnistlabError(f"{self.path}: no score columns (logit_0.., prob_0.. or numbers)")
+        return _numbers(table, cols, self.path), False
 
     def _validate(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         if scores.ndim != 2:
@@ -136,14 +154,18 @@ class LogitsFile(Model):
                 f"{self.path}: expected a 2-D array (N samples, C classes), "
                 f"got shape {scores.shape}"
             )
+        if scores.shape[0] == 0:
+            raise MnistlabError(f"{self.path}: no rows of scores (shape {scores.shape})")
         if scores.shape[1] < 2:
             raise MnistlabError(
                 f"{self.path}: expected at least 2 class columns, got shape {scores.shape}"
             )
-        finite = np.isfinite(scores)
+        # float32 is what the logits are kept in: 1e300 is finite here but not there.
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(scores) & np.isfinite(scores.astype(np.float32))
         if not finite.all():
             row = int(np.argwhere(~finite)[0, 0])
-            what = "NaN" if np.isnan(scores[row]).any() else "infinite"
+            what = "NaN" if np.isnan(scores[row]).any() else "infinite or beyond float32"
             raise MnistlabError(
                 f"{self.path}: {int((~finite).any(axis=1).sum())} rows hold NaN or infinite values "
                 f"(first: row {row}, {what})"
@@ -173,6 +195,30 @@ def _numbered(columns: Iterable[object], prefix: str) -> list[str]:
         str(c) for c in columns if str(c).startswith(prefix) and str(c)[len(prefix) :].isdigit()
     ]
     return sorted(cols, key=lambda c: int(c[len(prefix) :]))
+
+
+def _numbers(table: Any, cols: list[Any], path: Path) -> NDArray[np.float64]:
+    """The columns as a float array; booleans, strings and missing values are refused."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    bad = [
+        str(c)
+        for c in cols
+        if is_bool_dtype(table[c].dtype) or not is_numeric_dtype(table[c].dtype)
+    ]
+    if bad:
+        raise MnistlabError(f"{path}: non-numeric score columns: {', '.join(bad[:5])}")
+    return np.asarray(table[cols].to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _first_repeat(values: NDArray[np.int64]) -> int | None:
+    """Position of the first value seen before, or None."""
+    _, first = np.unique(values, return_index=True)
+    if len(first) == len(values):
+        return None
+    seen = np.zeros(len(values), bool)
+    seen[first] = True
+    return int(np.flatnonzero(~seen)[0])
 
 
 def _rows_are_proba(scores: NDArray[np.float64]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -14,22 +15,17 @@ from mnistlab._atomic import atomic_path
 from mnistlab.errors import MnistlabError
 from mnistlab.models.base import Model
 
-__all__ = ["LAYOUTS", "OnnxModel", "export_onnx"]
+__all__ = ["LAYOUTS", "OnnxModel", "export_onnx", "onnx_bytes"]
 
 #: How uint8 images ``(N, H, W)`` are arranged for the network's input.
 LAYOUTS = ("NCHW", "NHWC", "NHW", "flat")
 OUTPUTS = ("auto", "logits", "proba")
 
 
-def export_onnx(model: Model, path: str | os.PathLike[str], opset: int = 17) -> Path:
-    """Export a PyTorch model to ONNX (input ``images`` float32 NCHW on 0..1, output ``logits``).
+def onnx_bytes(model: Model, opset: int = 17) -> bytes:
+    """The ONNX graph of a PyTorch model as bytes (what :func:`export_onnx` writes).
 
-    The batch dimension is dynamic. The file is written atomically.
-
-    Examples
-    --------
-    >>> export_onnx(model, "cnn.onnx")  # doctest: +SKIP
-    >>> OnnxModel("cnn.onnx").predict_logits(images)  # doctest: +SKIP
+    Input ``images`` float32 NCHW on 0..1 with a dynamic batch dimension, output ``logits``.
     """
     import torch
 
@@ -42,19 +38,36 @@ def export_onnx(model: Model, path: str | os.PathLike[str], opset: int = 17) -> 
     net = model.net.eval()
     # The exporter traces a contiguous NCHW graph; the memory format is not part of ONNX.
     dummy = torch.zeros(2, 1, model.image_size, model.image_size)
-    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings():
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
         # The TorchScript exporter is deprecated, but the dynamo one needs onnxscript.
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             net,
             (dummy,),
-            str(tmp),
+            buffer,  # type: ignore[arg-type]  # a file-like object works too
             input_names=["images"],
             output_names=["logits"],
             dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
             opset_version=opset,
             dynamo=False,
         )
+    return buffer.getvalue()
+
+
+def export_onnx(model: Model, path: str | os.PathLike[str], opset: int = 17) -> Path:
+    """Export a PyTorch model to ONNX (input ``images`` float32 NCHW on 0..1, output ``logits``).
+
+    The batch dimension is dynamic. The file is written atomically.
+
+    Examples
+    --------
+    >>> export_onnx(model, "cnn.onnx")  # doctest: +SKIP
+    >>> OnnxModel("cnn.onnx").predict_logits(images)  # doctest: +SKIP
+    """
+    data = onnx_bytes(model, opset)
+    with atomic_path(path, suffix=".onnx") as tmp:
+        Path(tmp).write_bytes(data)
     return Path(path)
 
 
@@ -102,10 +115,9 @@ class OnnxModel(Model):
         if not self.path.is_file():
             raise MnistlabError(f"{self.path}: no such ONNX file")
         try:
-            options = ort.SessionOptions()
-            from mnistlab.parallel import default_workers
+            from mnistlab.models._threads import ort_session_options
 
-            options.intra_op_num_threads = default_workers()
+            options = ort_session_options()
             self.session = ort.InferenceSession(
                 str(self.path), options, providers=["CPUExecutionProvider"]
             )
@@ -154,7 +166,15 @@ class OnnxModel(Model):
                     f"{self.path}: onnxruntime failed on input of layout {self.layout} "
                     f"({str(exc).splitlines()[0]})"
                 ) from None
-            parts.append(np.asarray(out, dtype=np.float32).reshape(len(out), -1))
+            out = np.asarray(out)
+            if out.ndim < 1 or len(out) != len(x[start : start + self.batch_size]):
+                raise MnistlabError(
+                    f"{self.path}: the model's first output has shape {out.shape}, expected one "
+                    f"row of scores per image"
+                )
+            if out.dtype == np.bool_ or not np.issubdtype(out.dtype, np.number):
+                raise MnistlabError(f"{self.path}: the model outputs {out.dtype}, not scores")
+            parts.append(out.astype(np.float32).reshape(len(out), -1))
         if not parts:
             return np.zeros((0, self.num_classes), np.float32)
         scores = np.concatenate(parts, axis=0)
@@ -164,6 +184,12 @@ class OnnxModel(Model):
             raise MnistlabError(
                 f"{self.path}: the model outputs {scores.shape[1]} scores, "
                 f"expected {self.num_classes} classes"
+            )
+        finite = np.isfinite(scores)
+        if not finite.all():
+            row = int(np.argwhere(~finite)[0, 0])
+            raise MnistlabError(
+                f"{self.path}: the model outputs NaN or infinite scores (first bad row {row})"
             )
         if self.output == "proba" or (self.output == "auto" and _looks_like_proba(scores)):
             return np.log(np.clip(scores, 1e-7, 1.0)).astype(np.float32)

@@ -9,6 +9,7 @@ the variant's metadata.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ __all__ = [
     "iter_predictions",
     "predict_table",
     "predict_variant",
+    "predict_variant_arrow",
+    "prediction_arrow",
     "resolve_model",
+    "variant_logits",
     "write_predictions",
 ]
 
@@ -150,18 +154,15 @@ def _logits(
     )
 
 
-def predict_variant(
+def variant_logits(
     model: Model,
     variant: VariantData,
     *,
-    model_name: str | None = None,
     executor: str = "serial",
     workers: int | None = None,
     chunk_size: int = 2000,
-) -> pd.DataFrame:
-    """The prediction table of one variant (see the module docstring for the columns)."""
-    import pandas as pd
-
+) -> NDArray[np.float32]:
+    """Logits ``float32 (N, C)`` of one variant, checked against its classes."""
     from mnistlab.models.logits import LogitsFile
 
     ds = variant.dataset
@@ -181,24 +182,119 @@ def predict_variant(
             f"model {model.name!r} returned logits of shape {logits.shape}, "
             f"expected {(len(ds), ds.num_classes)}"
         )
-    probs = softmax(logits)
+    return logits
+
+
+def _string_column(values: NDArray[Any] | str, n: int) -> Any:
+    """A string column built as a dictionary (categorical) array: no per-row Python strings."""
+    import pyarrow as pa
+
+    if isinstance(values, str):
+        codes: NDArray[Any] = np.zeros(n, np.int32)
+        levels = [values]
+    else:
+        uniques, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+        codes, levels = inverse.astype(np.int32).reshape(-1), [str(u) for u in uniques]
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(levels))
+    return dictionary.cast(pa.large_string())
+
+
+@functools.lru_cache(maxsize=16)
+def _schema(num_classes: int) -> Any:
+    """The Arrow schema (with its pandas metadata) of a prediction table of ``num_classes``."""
+    import pandas as pd
+    import pyarrow as pa
+
     columns: dict[str, Any] = {
-        "sample_id": np.asarray(ds.sample_ids, dtype=np.int64),
-        "variant": np.full(len(ds), variant.name, dtype=object),
-        "corruption": np.asarray(variant.corruption, dtype=object),
-        "severity": np.asarray(variant.severity, dtype=np.int64),
-        "label": ds.labels,
-        "pred": logits.argmax(axis=1).astype(np.int64),
+        "sample_id": np.zeros(1, np.int64),
+        "variant": ["v"],
+        "corruption": ["c"],
+        "severity": np.zeros(1, np.int64),
+        "label": np.zeros(1, np.int64),
+        "pred": np.zeros(1, np.int64),
     }
-    for c in range(logits.shape[1]):
-        columns[f"logit_{c}"] = logits[:, c]
-    for c in range(probs.shape[1]):
-        columns[f"prob_{c}"] = probs[:, c]
-    columns["model"] = np.full(len(ds), model_name or model.name, dtype=object)
-    table = pd.DataFrame(columns)
+    for kind in ("logit", "prob"):
+        for c in range(num_classes):
+            columns[f"{kind}_{c}"] = np.zeros(1, np.float32)
+    columns["model"] = ["m"]
+    frame = pd.DataFrame(columns)
     for col in ("variant", "corruption", "model"):
-        table[col] = table[col].astype(str)
-    return table
+        frame[col] = frame[col].astype(str)
+    return pa.Table.from_pandas(frame, preserve_index=False).schema
+
+
+def prediction_arrow(variant: VariantData, logits: NDArray[np.float32], model_name: str) -> Any:
+    """The prediction table of one variant as a ``pyarrow.Table``, built from its arrays.
+
+    The string columns (``variant``, ``corruption``, ``model``) are built as dictionary
+    arrays; the schema, pandas metadata included, is the one of :func:`predict_variant`'s
+    frame, so both write the same Parquet bytes.
+
+    Examples
+    --------
+    >>> from mnistlab.data.dataset import Dataset
+    >>> ds = Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ("a", "b"))
+    >>> v = VariantData("clean", ds, np.array(["identity"] * 2), np.zeros(2, np.int64))
+    >>> t = prediction_arrow(v, np.array([[1, 0], [0, 2]], np.float32), "m")
+    >>> t.column("pred").to_pylist(), t.num_columns
+    ([0, 1], 11)
+    """
+    import pyarrow as pa
+
+    ds = variant.dataset
+    n = len(ds)
+    logits = np.ascontiguousarray(logits, dtype=np.float32)
+    probs = softmax(logits)
+    schema = _schema(int(logits.shape[1]))
+    arrays: list[Any] = [
+        pa.array(np.asarray(ds.sample_ids, dtype=np.int64)),
+        _string_column(variant.name, n),
+        _string_column(variant.corruption, n),
+        pa.array(np.asarray(variant.severity, dtype=np.int64)),
+        pa.array(np.asarray(ds.labels, dtype=np.int64)),
+        pa.array(logits.argmax(axis=1).astype(np.int64)),
+    ]
+    arrays += [pa.array(logits[:, c]) for c in range(logits.shape[1])]
+    arrays += [pa.array(probs[:, c]) for c in range(probs.shape[1])]
+    arrays.append(_string_column(model_name, n))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def predict_variant_arrow(
+    model: Model,
+    variant: VariantData,
+    *,
+    model_name: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+) -> Any:
+    """:func:`predict_variant` as a ``pyarrow.Table`` (what the study streams to Parquet)."""
+    logits = variant_logits(
+        model, variant, executor=executor, workers=workers, chunk_size=chunk_size
+    )
+    return prediction_arrow(variant, logits, model_name or model.name)
+
+
+def predict_variant(
+    model: Model,
+    variant: VariantData,
+    *,
+    model_name: str | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+) -> pd.DataFrame:
+    """The prediction table of one variant (see the module docstring for the columns)."""
+    table = predict_variant_arrow(
+        model,
+        variant,
+        model_name=model_name,
+        executor=executor,
+        workers=workers,
+        chunk_size=chunk_size,
+    )
+    return table.to_pandas()
 
 
 def iter_predictions(
@@ -280,10 +376,12 @@ def predict_table(
     return pd.concat(parts, ignore_index=True)
 
 
-def write_predictions(
-    path: str | os.PathLike[str], tables: Iterable[pd.DataFrame]
-) -> tuple[Path, int]:
-    """Stream tables (same columns) into one Parquet file, atomically; returns (path, rows)."""
+def write_predictions(path: str | os.PathLike[str], tables: Iterable[Any]) -> tuple[Path, int]:
+    """Stream tables (same columns) into one Parquet file, atomically; returns (path, rows).
+
+    ``tables`` yields pandas frames (:func:`iter_predictions`) or ``pyarrow`` tables
+    (:func:`predict_variant_arrow`).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -292,7 +390,11 @@ def write_predictions(
     with atomic_path(path, suffix=".parquet") as tmp:
         try:
             for table in tables:
-                batch = pa.Table.from_pandas(table, preserve_index=False)
+                batch = (
+                    table
+                    if isinstance(table, pa.Table)
+                    else pa.Table.from_pandas(table, preserve_index=False)
+                )
                 if writer is None:
                     writer = pq.ParquetWriter(str(tmp), batch.schema)
                 writer.write_table(batch.cast(writer.schema))

@@ -140,8 +140,9 @@ def perturb(
 
     x = check_images(images)
     _check_kind(kind)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise MnistlabError(f"seed must be a non-negative integer, got {seed!r}")
+    from mnistlab._validate import check_seed
+
+    check_seed(seed)
     ids = mrandom.sample_ids_for(len(x), sample_ids)
     if len(x):
         warm_up(x.shape[1:], scale)
@@ -219,12 +220,15 @@ def write_dataset(
     from mnistlab.data.variants import write_manifest
 
     _check_kind(kind)
+    from mnistlab._validate import check_seed as _check_seed
+
+    _check_seed(seed)
     for split in splits:
         if split not in SPLIT_PREFIX:
             raise MnistlabError(f"unknown split {split!r} (choose from: train, test)")
     loaded = [load(name, split=s, data_dir=data_dir) for s in splits]
     entries: dict[str, dict[str, str]] = {}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "perturb") as tmp:
         for split, ds in zip(splits, loaded, strict=True):
             prefix = SPLIT_PREFIX[split]
             images, pert = perturb(

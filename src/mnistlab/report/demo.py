@@ -1,8 +1,10 @@
 """A small but complete run directory built without training: for tests, demos and benchmarks.
 
 The "model" is a nearest-centroid classifier fitted on the given images (distances to the
-class means as logits), so predictions, scores, morphometrics, embeddings, prioritisation
-and active-learning tables are all computed from real images, in seconds.
+class means as logits), optionally with a logistic-regression baseline, so predictions are
+computed from real images in seconds. Everything after the predictions is written by the
+study's own writers: ``eval/`` by :func:`mnistlab.evaluate.evaluate`, ``scores/<model>``
+and ``hardness/<model>/`` by :func:`mnistlab.scores.analyze_run`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,14 +26,9 @@ if TYPE_CHECKING:
 from mnistlab._atomic import atomic_path, write_text_atomic
 from mnistlab.errors import MnistlabError
 from mnistlab.run import CLEAN, parse_variant, update_manifest, variant_images, write_table
+from mnistlab.scores.uncertainty import entropy, softmax
 
 __all__ = ["make_demo_run"]
-
-
-def _softmax(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def _centroid_logits(
@@ -40,20 +37,6 @@ def _centroid_logits(
     """Negative squared distances to the class means (pixels on the 0..1 scale)."""
     d = (x * x).sum(1)[:, None] - 2.0 * x @ centroids.T + (centroids * centroids).sum(1)[None, :]
     return np.asarray(-d / temperature)
-
-
-def _scores(
-    probs: NDArray[np.float64], labels: NDArray[np.int64]
-) -> dict[str, NDArray[np.float64]]:
-    top2 = np.sort(probs, axis=1)[:, -2:]
-    p = np.clip(probs, 1e-12, 1.0)
-    return {
-        "entropy": -(p * np.log(p)).sum(1),
-        "gini": 1.0 - (probs**2).sum(1),
-        "margin": 1.0 - (top2[:, 1] - top2[:, 0]),
-        "least_confidence": 1.0 - top2[:, 1],
-        "mistakenness": 1.0 - probs[np.arange(len(labels)), labels],
-    }
 
 
 def _morpho(images: NDArray[np.uint8]) -> dict[str, NDArray[np.float64]]:
@@ -90,15 +73,6 @@ def _morpho(images: NDArray[np.uint8]) -> dict[str, NDArray[np.float64]]:
     }
 
 
-def _apfd(order_hardness: NDArray[np.float64], wrong: NDArray[np.bool_]) -> float:
-    n, m = len(wrong), int(wrong.sum())
-    if m == 0:
-        return float("nan")
-    ranks = np.empty(n, np.int64)
-    ranks[np.argsort(-order_hardness, kind="stable")] = np.arange(1, n + 1)
-    return float(1.0 - ranks[wrong].sum() / (n * m) + 1.0 / (2 * n))
-
-
 def make_demo_run(
     out: str | os.PathLike[str],
     images: ArrayLike,
@@ -112,6 +86,7 @@ def make_demo_run(
     tsne_max: int = 500,
     active_learning: bool = True,
     temperature: float = 4.0,
+    baseline: str | None = None,
 ) -> Path:
     """Write a complete run directory for ``images`` (tables only; no trained network).
 
@@ -138,6 +113,9 @@ def make_demo_run(
         Also write ``active_learning/curves.csv``.
     temperature : float
         Softmax temperature of the centroid logits.
+    baseline : str, optional
+        Also write the predictions of a second model of this name (logistic regression on
+        the pixels), the baseline of the mCE in ``eval/mce.csv``.
 
     Returns
     -------
@@ -146,7 +124,9 @@ def make_demo_run(
     """
     import pandas as pd
 
+    from mnistlab.evaluate import evaluate
     from mnistlab.report.embed import embed_features
+    from mnistlab.scores import analyze_run
 
     run = Path(out)
     x = np.ascontiguousarray(images, dtype=np.uint8)
@@ -160,19 +140,26 @@ def make_demo_run(
     for name, arr in (("test_images", x), ("test_labels", y)):
         with atomic_path(run / "data" / f"{name}.npy", suffix=".npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, arr)
-    import mnistlab
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        own = {"mnistlab": version("mnistlab")}
+    except PackageNotFoundError:  # a source tree that was never installed
+        own = {}
+    names = [model] if baseline is None else [model, baseline]
+    if len(set(names)) != len(names):
+        raise MnistlabError(f"baseline: must differ from the model name {model!r}")
     update_manifest(
         run,
         dataset={"name": dataset, "split": "test", "n": len(x)},
         class_names=list(class_names),
         seed=seed,
         compat=None,
-        models=[model],
+        models=names,
         variants=list(variants),
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         versions={
-            "mnistlab": getattr(mnistlab, "__version__", "?"),
+            **own,
             "python": platform.python_version(),
             "numpy": np.__version__,
             "pandas": pd.__version__,
@@ -187,29 +174,34 @@ def make_demo_run(
         ]
     )
     ids = np.arange(len(x), dtype=np.int64)
-    preds, scores = [], []
+    linear = _fit_baseline(flat, y, seed) if baseline is not None else None
+    preds: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
     for variant in variants:
         corruption, severity = parse_variant(variant)
         vimg = x if variant == CLEAN else variant_images(run, variant, ids)
-        logits = _centroid_logits(vimg.reshape(len(vimg), -1) / 255.0, centroids, temperature)
-        probs = _softmax(logits)
-        frame = {
-            "sample_id": ids,
-            "variant": variant,
-            "corruption": corruption,
-            "severity": severity,
-            "label": y,
-            "pred": probs.argmax(1),
-        }
-        frame.update({f"logit_{c}": logits[:, c] for c in range(n_classes)})
-        frame.update({f"prob_{c}": probs[:, c] for c in range(n_classes)})
-        frame["model"] = model
-        preds.append(pd.DataFrame(frame))
-        scores.append(pd.DataFrame({"sample_id": ids, "variant": variant, **_scores(probs, y)}))
-    pred_table = pd.concat(preds, ignore_index=True)
-    score_table = pd.concat(scores, ignore_index=True)
-    write_table(run, f"preds/{model}", pred_table)
-    write_table(run, f"scores/{model}", score_table)
+        vflat = vimg.reshape(len(vimg), -1) / 255.0
+        for name in names:
+            if name == model:
+                logits = _centroid_logits(vflat, centroids, temperature)
+            else:
+                assert linear is not None
+                logits = np.full((len(vflat), n_classes), -1e3)  # classes never seen: unlikely
+                logits[:, linear.classes_] = linear.decision_function(vflat)
+            probs = softmax(logits)
+            frame = {
+                "sample_id": ids,
+                "variant": variant,
+                "corruption": corruption,
+                "severity": severity,
+                "label": y,
+                "pred": probs.argmax(1),
+            }
+            frame.update({f"logit_{c}": logits[:, c] for c in range(n_classes)})
+            frame.update({f"prob_{c}": probs[:, c] for c in range(n_classes)})
+            frame["model"] = name
+            preds[name].append(pd.DataFrame(frame))
+    for name in names:
+        write_table(run, f"preds/{name}", pd.concat(preds[name], ignore_index=True))
     write_table(run, "morpho", pd.DataFrame({"sample_id": ids, **_morpho(x)}))
     if embeddings:
         coords = embed_features(flat, methods=embeddings, seed=seed, tsne_max=tsne_max)
@@ -217,39 +209,20 @@ def make_demo_run(
         for method, xy in coords.items():
             emb.update({f"{method}_0": xy[:, 0], f"{method}_1": xy[:, 1]})
         write_table(run, f"embeddings/{model}", pd.DataFrame(emb))
-    wrong = (pred_table["label"] != pred_table["pred"]).to_numpy()
-    prio = [
-        {"score": name, "apfd": _apfd(score_table[name].to_numpy(), wrong)}
-        for name in ("entropy", "gini", "margin", "least_confidence")
-    ]
-    rng = np.random.default_rng(seed)
-    prio.append({"score": "random", "apfd": _apfd(rng.random(len(wrong)), wrong)})
-    _write_csv(run / "hardness" / "prioritisation.csv", pd.DataFrame(prio))
+    # The study's own writers from here on: eval/ tables and figures, scores and hardness/.
+    evaluate([run / "preds" / f"{name}.parquet" for name in names], run / "eval", baseline=baseline)
+    for name in names:
+        analyze_run(run, model=name)
     if active_learning:
         _write_csv(
             run / "active_learning" / "curves.csv", _active_learning(flat, y, n_classes, seed)
         )
-    _write_eval(run, pred_table)
     (run / "models" / model).mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         run / "models" / model / "manifest.json",
         json.dumps({"model": model, "kind": "nearest-centroid demo"}) + "\n",
     )
     return run
-
-
-def _write_eval(run: Path, preds: pd.DataFrame) -> None:
-    """``eval/accuracy.csv`` and its heatmap, as a study's evaluation step leaves them."""
-    from mnistlab._atomic import write_bytes_atomic
-    from mnistlab.report.plots import heatmap_png
-
-    frame = preds.assign(correct=preds["label"] == preds["pred"])
-    acc = (
-        frame.groupby(["corruption", "severity"])["correct"].mean().rename("accuracy").reset_index()
-    )
-    _write_csv(run / "eval" / "accuracy.csv", acc)
-    pivot = acc.pivot(index="corruption", columns="severity", values="accuracy")
-    write_bytes_atomic(run / "eval" / "accuracy_heatmap.png", heatmap_png(pivot, "accuracy (demo)"))
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -281,7 +254,7 @@ def _active_learning(
                 ]
             )
             logits = _centroid_logits(flat, cents, 4.0)
-            probs = _softmax(logits)
+            probs = softmax(logits)
             rows.append(
                 {
                     "strategy": strategy,
@@ -295,7 +268,16 @@ def _active_learning(
             if strategy == "random":
                 pick = rng.choice(pool, size=min(step, len(pool)), replace=False)
             else:
-                ent = _scores(probs[pool], y[pool])["entropy"]
+                ent = entropy(probs[pool])
                 pick = pool[np.argsort(-ent)[:step]]
             labelled = np.concatenate([labelled, pick])
     return pd.DataFrame(rows)
+
+
+def _fit_baseline(flat: NDArray[np.float64], y: NDArray[np.int64], seed: int) -> Any:
+    """Multinomial logistic regression on the pixels (the demo's mCE baseline)."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return LogisticRegression(C=1e-3, max_iter=200, random_state=seed).fit(flat, y)

@@ -1,8 +1,13 @@
 """``write_report(run_dir)``: one self-contained HTML file that shows a study at a glance.
 
 Every image is a PNG inlined as a ``data:`` URI and the CSS is inline, so ``report.html``
-opens in any browser with no network. Each section is computed from the run's tables; a
-section whose inputs are missing says "not computed in this run" instead of failing.
+opens in any browser with no network. It opens with a summary read from the study's tables
+(:mod:`mnistlab.report.summary`), then the results, and ends with the provenance (what was
+run, versions, step times). Each section is built from the run's tables; a section whose
+inputs are missing says "not computed in this run" instead of failing, and a value the run
+does not have is left out rather than shown as a placeholder. Metrics come from their one
+home (:mod:`mnistlab.scores.metrics`, :mod:`mnistlab.evaluate`), or are read from the
+tables the study wrote (``hardness/<model>/prioritization.csv``).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from mnistlab.run import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["apfd", "auroc", "reliability", "write_report"]
+__all__ = ["write_report"]
 
 NOT_COMPUTED = "not computed in this run"
 STUDY_FOLDERS = ("eval", "hardness", "active_learning")
@@ -81,58 +86,6 @@ def data_uri(png: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64," + base64.b64encode(png).decode("ascii")
 
 
-# -- metrics used by the sections ----------------------------------------------------------------
-
-
-def auroc(score: NDArray[np.float64], positive: NDArray[np.bool_]) -> float:
-    """Area under the ROC curve of ``score`` for detecting ``positive`` (ties count half).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True]))
-    0.75
-    """
-    from scipy.stats import rankdata
-
-    s = np.asarray(score, dtype=np.float64)
-    pos = np.asarray(positive, dtype=bool)
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(s)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def apfd(score: NDArray[np.float64], positive: NDArray[np.bool_]) -> float:
-    """Average percentage of faults detected when samples are inspected by decreasing ``score``."""
-    s = np.asarray(score, dtype=np.float64)
-    pos = np.asarray(positive, dtype=bool)
-    n, m = len(s), int(pos.sum())
-    if m == 0 or n == 0:
-        return float("nan")
-    ranks = np.empty(n, np.int64)
-    ranks[np.argsort(-s, kind="stable")] = np.arange(1, n + 1)
-    return float(1.0 - ranks[pos].sum() / (n * m) + 1.0 / (2 * n))
-
-
-def reliability(
-    confidence: NDArray[np.float64], correct: NDArray[np.bool_], bins: int = 10
-) -> dict[str, Any]:
-    """Accuracy and mean confidence per equal-width confidence bin, and the ECE."""
-    conf = np.asarray(confidence, dtype=np.float64)
-    ok = np.asarray(correct, dtype=bool)
-    idx = np.clip((conf * bins).astype(np.int64), 0, bins - 1)
-    count = np.bincount(idx, minlength=bins)
-    acc = np.bincount(idx, weights=ok, minlength=bins)
-    mean_conf = np.bincount(idx, weights=conf, minlength=bins)
-    used = count > 0
-    acc_b = acc[used] / count[used]
-    conf_b = mean_conf[used] / count[used]
-    ece = float(np.sum(count[used] / max(len(conf), 1) * np.abs(acc_b - conf_b)))
-    return {"confidence": conf_b, "accuracy": acc_b, "count": count[used], "ece": ece}
-
-
 # -- sections -------------------------------------------------------------------------------------
 
 
@@ -153,21 +106,23 @@ class _Context:
 def _section_run(ctx: _Context) -> Section:
     import pandas as pd
 
-    sec = Section("run", "What was run")
+    sec = Section("run", "Provenance: what was run")
     m = ctx.manifest
-    dataset = m.get("dataset", "?")
+    dataset = m.get("dataset")
     if isinstance(dataset, dict):
-        dataset = ", ".join(f"{k}: {v}" for k, v in dataset.items())
-    rows = [
+        dataset = ", ".join(f"{k}: {v}" for k, v in dataset.items() if _present(v))
+    candidates = [
         ("run directory", str(ctx.run)),
-        ("dataset", str(dataset)),
+        ("dataset", dataset),
         ("classes", ", ".join(ctx.class_names)),
-        ("models", ", ".join(ctx.tables) or "none"),
-        ("seed", str(m.get("seed", "?"))),
-        ("compat", str(m.get("compat") or "default")),
-        ("created", str(m.get("created", "?"))),
+        ("models", ", ".join(ctx.tables)),
+        ("seed", m.get("seed")),
+        ("compat", m.get("compat") or "default"),
+        ("created", m.get("created")),
         ("report written", time.strftime("%Y-%m-%d %H:%M:%S")),
     ]
+    # Only what the manifest has: no "?" or "None" placeholders.
+    rows = [(k, str(v)) for k, v in candidates if _present(v)]
     try:
         rows.append(("test samples", str(len(clean_labels(ctx.run)))))
     except MnistlabError:
@@ -177,10 +132,10 @@ def _section_run(ctx: _Context) -> Section:
         rows.append(("variants", str(n_var)))
     sec.table(pd.DataFrame(rows, columns=["", "value"]), "run")
     versions = m.get("versions")
-    if isinstance(versions, dict) and versions:
-        sec.table(
-            pd.DataFrame(sorted(versions.items()), columns=["package", "version"]), "versions"
-        )
+    if isinstance(versions, dict):
+        known = sorted((str(k), str(v)) for k, v in versions.items() if _present(v))
+        if known:
+            sec.table(pd.DataFrame(known, columns=["package", "version"]), "versions")
     steps = m.get("steps")
     if isinstance(steps, dict) and steps:
         frame = pd.DataFrame(
@@ -199,6 +154,43 @@ def _section_run(ctx: _Context) -> Section:
         )
         sec.table(frame, "steps", floatfmt="{:.1f}")
     return sec
+
+
+def _present(value: Any) -> bool:
+    """A manifest value worth showing: not missing, empty, NaN or a "?" placeholder."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return False
+    return str(value).strip() not in ("", "?", "nan", "NaN", "None")
+
+
+def _section_summary(ctx: _Context) -> Section | None:
+    """The figures a reader came for, read from ``eval/`` and ``hardness/`` (not recomputed)."""
+    from mnistlab.report.summary import read_summary, summary_caption, summary_html
+
+    figures = read_summary(ctx.run, list(ctx.tables), _label_aware())
+    if not figures:
+        return None
+    sec = Section("summary", "Summary")
+    sec.blocks.append(Block("html", summary_html(figures), summary_caption(figures)))
+    return sec
+
+
+def _section_label_issues(ctx: _Context) -> Section | None:
+    """``label_issues/<model>.csv`` (``mnistlab label-issues ... --out``), when the run has it."""
+    from mnistlab.report.summary import read_csv_exact
+
+    sec = Section("label-issues", "Likely label issues (confident learning)")
+    for name in ctx.tables:
+        table = read_csv_exact(ctx.run / "label_issues" / f"{name}.csv")
+        if table is None or "is_issue" not in table.columns:
+            continue
+        issues = table[table["is_issue"].astype(bool)]
+        sec.table(
+            issues,
+            f"label_issues/{name}.csv: {len(issues)} likely label issues, worst first",
+            floatfmt="{:.4f}",
+        )
+    return sec if sec.blocks else None
 
 
 def _variants(ctx: _Context) -> list[str]:
@@ -236,7 +228,8 @@ def _section_gallery(ctx: _Context) -> Section:
     h = clean.shape[1]
     strip = np.concatenate(list(clean), axis=1)
     severities = list(range(0, 6))
-    cells = np.zeros((len(corruptions), len(severities), h, strip.shape[1]), np.uint8)
+    # Severities the run did not evaluate stay a flat mid-grey (images are drawn as stored).
+    cells = np.full((len(corruptions), len(severities), h, strip.shape[1]), 128, np.uint8)
     failed = []
     for r, (corruption, sevs) in enumerate(sorted(corruptions.items())):
         cells[r, 0] = strip
@@ -253,7 +246,11 @@ def _section_gallery(ctx: _Context) -> Section:
         ["clean", *(f"severity {s}" for s in severities[1:])],
         scale=0.5,
     )
-    sec.image(png, f"every corruption x severity on {len(ids)} test samples (ink dark)")
+    sec.image(
+        png,
+        f"every corruption x severity on {len(ids)} test samples, shown as stored and as the "
+        "explorer shows them (light ink on a dark background); grey: not in this run",
+    )
     if failed:
         sec.text("could not regenerate: " + ", ".join(sorted(set(failed))))
     return sec
@@ -279,12 +276,14 @@ def _section_robustness(ctx: _Context) -> Section:
         clean = grid[grid["corruption"] == "identity"]["accuracy"]
         clean_acc = float(clean.iloc[0]) if len(clean) else float("nan")
         corrupted = grid[grid["corruption"] != "identity"]
+        # As eval/mce.csv defines it: the mean over corruptions of each one's mean over severities.
+        per_corruption = corrupted.groupby("corruption")["accuracy"].mean()
         summary.append(
             {
                 "model": name,
                 "clean accuracy": clean_acc,
-                "mean corrupted accuracy": float(corrupted["accuracy"].mean())
-                if len(corrupted)
+                "mean corrupted accuracy": float(per_corruption.mean())
+                if len(per_corruption)
                 else float("nan"),
             }
         )
@@ -312,7 +311,13 @@ def _section_robustness(ctx: _Context) -> Section:
                     "drop": clean_acc - mean,
                 }
             )
-    sec.table(pd.DataFrame(summary), "models")
+    from mnistlab.report.summary import read_csv_exact
+
+    mce = read_csv_exact(ctx.run / "eval" / "mce.csv")
+    if mce is not None:
+        sec.table(mce, "eval/mce.csv: accuracy, mCE and clean ECE per model", floatfmt="{:.4f}")
+    else:
+        sec.table(pd.DataFrame(summary), "models", floatfmt="{:.4f}")
     if drops:
         table = pd.DataFrame(drops).sort_values(["model", "drop"], ascending=[True, False])
         sec.table(table, "accuracy drop per corruption (clean minus mean over severities)")
@@ -343,7 +348,7 @@ def _section_calibration(ctx: _Context) -> Section:
             conf, ok = _confidence(t, where)
             if len(conf) == 0:
                 continue
-            curve = reliability(conf, ok)
+            curve = _reliability(conf, ok)
             curves[f"{name} {label}"] = curve
             rows.append(
                 {
@@ -361,6 +366,20 @@ def _section_calibration(ctx: _Context) -> Section:
     sec.image(plots.reliability_png(curves), "reliability diagram (10 confidence bins)")
     sec.table(pd.DataFrame(rows), "expected calibration error")
     return sec
+
+
+def _reliability(confidence: NDArray[np.float64], correct: NDArray[np.bool_]) -> dict[str, Any]:
+    """A reliability curve (used bins only) and its ECE, from :mod:`mnistlab.evaluate`."""
+    from mnistlab.evaluate import expected_calibration_error, reliability_table
+
+    table = reliability_table(confidence=confidence, correct=correct)
+    used = table[table["count"] > 0]
+    return {
+        "confidence": used["confidence"].to_numpy(np.float64),
+        "accuracy": used["accuracy"].to_numpy(np.float64),
+        "count": used["count"].to_numpy(np.int64),
+        "ece": expected_calibration_error(confidence=confidence, correct=correct),
+    }
 
 
 def _clean_frame(ctx: _Context, columns: list[str]) -> pd.DataFrame:
@@ -393,40 +412,81 @@ def _section_hardness(ctx: _Context) -> Section:
 
 
 def _section_prioritisation(ctx: _Context) -> Section:
-    import pandas as pd
+    from mnistlab.report.summary import read_csv_exact
 
     sec = Section("prioritisation", "Prioritisation: which score finds the misclassified samples")
-    if ctx.main is None or not ctx.main.score_columns:
-        sec.note = NOT_COMPUTED + " (no scores table)"
-    else:
-        scores = ctx.main.score_columns
-        cols = ", ".join(scores)
-        aware = _label_aware()
-        rows = []
-        for label, where in (("clean", "variant = 'clean'"), ("all variants", "TRUE")):
-            frame = ctx.main.query(f"SELECT correct, {cols} FROM samples WHERE {where}")
-            if frame.empty:
-                continue
-            wrong = ~frame["correct"].to_numpy(bool)
-            k = max(int(wrong.sum()), 1)
-            for s in scores:
-                v = frame[s].to_numpy(np.float64)
-                top = np.argsort(-v, kind="stable")[:k]
-                rows.append(
-                    {
-                        "variants": label,
-                        "score": s,
-                        "AUROC": auroc(v, wrong),
-                        "APFD": apfd(v, wrong),
-                        "precision@#errors": float(wrong[top].mean()),
-                        "uses the label": "yes" if s in aware else "",
-                    }
-                )
+    aware = _label_aware()
+    read_any = False
+    for name in ctx.tables:
+        table = read_csv_exact(ctx.run / "hardness" / name / "prioritization.csv")
+        if table is None or not {"variant", "score", "apfd"} <= set(table.columns):
+            continue
+        read_any = True
+        clean = table[table["variant"] == "clean"]
+        cols = ["score", "n", "faults", "apfd", "auroc", "aupr", "found@100", "recall@100"]
+        part = (clean if len(clean) else table)[[c for c in cols if c in table.columns]]
+        part = part.sort_values("apfd", ascending=False, kind="stable")
+        uses = ["yes" if v in aware else "" for v in part["score"]]
+        part = part.assign(**{"uses the label": uses})
+        where = "clean test split" if len(clean) else "every variant"
         sec.table(
-            pd.DataFrame(rows), f"model {ctx.main.model}: misclassification detection by score"
+            part,
+            f"hardness/{name}/prioritization.csv, {where}, by APFD (ties averaged)",
+            floatfmt="{:.4f}",
         )
-    _attach_tables(sec, ctx.run / "hardness", ("prior", "rank", "apfd"))
+        if table["variant"].nunique() > 1:
+            grid = table.pivot_table(index="variant", columns="score", values="apfd", sort=False)
+            sec.table(
+                grid.reset_index().rename_axis(columns=None),
+                f"hardness/{name}/prioritization.csv: APFD per variant",
+            )
+    if ctx.main is not None and ctx.main.score_columns:
+        pooled = _pooled_ranking(ctx.main, read_any, aware)
+        if len(pooled):
+            sec.table(
+                pooled,
+                f"model {ctx.main.model}: "
+                + (
+                    "every variant pooled (mnistlab.scores.metrics)"
+                    if read_any
+                    else "misclassification detection by score (mnistlab.scores.metrics)"
+                ),
+                floatfmt="{:.4f}",
+            )
+    if not sec.blocks:
+        sec.note = NOT_COMPUTED + " (no scores table)"
     return sec
+
+
+def _pooled_ranking(main: RunTables, pooled_only: bool, aware: frozenset[str]) -> pd.DataFrame:
+    """Ranking metrics of every score (all variants pooled; also clean without a table)."""
+    import pandas as pd
+
+    from mnistlab.scores.metrics import evaluate_ranking
+
+    scores = main.score_columns
+    where = [("all variants", "TRUE")]
+    if not pooled_only:
+        where.insert(0, ("clean", "variant = 'clean'"))
+    rows = []
+    for label, cond in where:
+        frame = main.query(f"SELECT correct, {', '.join(scores)} FROM samples WHERE {cond}")
+        if frame.empty:
+            continue
+        wrong = ~frame["correct"].to_numpy(bool)
+        for name in scores:
+            v = frame[name].to_numpy(np.float64)
+            ok = np.isfinite(v)
+            r = evaluate_ranking(v[ok], wrong[ok], k=(100,))
+            rows.append(
+                {
+                    "variants": label,
+                    "score": name,
+                    **{k: r[k] for k in ("n", "faults", "apfd", "auroc", "aupr", "found@100")},
+                    "uses the label": "yes" if name in aware else "",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def _section_fmnist_c(ctx: _Context) -> Section | None:
@@ -468,24 +528,6 @@ def _label_aware() -> frozenset[str]:
     return frozenset(LABEL_AWARE)
 
 
-def _attach_tables(sec: Section, folder: Path, keywords: tuple[str, ...] | None) -> int:
-    import pandas as pd
-
-    count = 0
-    if not folder.is_dir():
-        return 0
-    for path in sorted(folder.rglob("*.csv")):
-        if keywords is not None and not any(k in path.name.lower() for k in keywords):
-            continue
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-            continue
-        sec.table(frame, str(path.relative_to(folder.parent)))
-        count += 1
-    return count
-
-
 def _section_examples(ctx: _Context) -> Section:
     sec = Section("examples", "Hardest and easiest images per class")
     if ctx.main is None or ctx.hardness is None:
@@ -497,7 +539,7 @@ def _section_examples(ctx: _Context) -> Section:
     k = ctx.per_class
     short = [n[:7] for n in ctx.class_names]
     for title, descending in (("hardest", True), ("easiest", False)):
-        cells = np.zeros((len(ctx.class_names), k, *images.shape[1:]), np.uint8)
+        cells = np.full((len(ctx.class_names), k, *images.shape[1:]), 128, np.uint8)
         titles: list[list[str]] = []
         for c in range(len(ctx.class_names)):
             part = (
@@ -519,7 +561,9 @@ def _section_examples(ctx: _Context) -> Section:
             cells, ctx.class_names, [str(i + 1) for i in range(k)], cell_titles=titles
         )
         sec.image(
-            png, f"{title} {k} clean test images per class by {h} (red: the wrong prediction)"
+            png,
+            f"{title} {k} clean test images per class by {h} (as stored, like the explorer; "
+            "red: the wrong prediction)",
         )
     return sec
 
@@ -645,20 +689,30 @@ def _section_figures(ctx: _Context) -> Section:
     return sec
 
 
+def _section_leaderboard(ctx: _Context) -> Section | None:
+    from mnistlab.report.leaderboard import leaderboard_section
+
+    return leaderboard_section(ctx.run, Section, _attached_png)
+
+
 #: Builders of the report's sections, in order; one returning None leaves its section out.
+#: The summary comes first, the provenance last.
 SECTIONS: dict[str, Callable[[_Context], Section | None]] = {
-    "run": _section_run,
-    "gallery": _section_gallery,
+    "summary": _section_summary,
     "robustness": _section_robustness,
+    "leaderboard": _section_leaderboard,
+    "prioritisation": _section_prioritisation,
+    "label-issues": _section_label_issues,
     "calibration": _section_calibration,
     "hardness": _section_hardness,
     "examples": _section_examples,
+    "gallery": _section_gallery,
     "morphometrics": _section_morpho,
     "embeddings": _section_embeddings,
-    "prioritisation": _section_prioritisation,
     "fmnist-c": _section_fmnist_c,
     "active": _section_active,
     "figures": _section_figures,
+    "run": _section_run,
 }
 
 
@@ -718,6 +772,10 @@ def write_report(
             raise MnistlabError(f"{name} must be a positive integer, got {value!r}")
     manifest = read_manifest(run)
     names = models_of(run)
+    if not names and not manifest.get("steps"):
+        # A run made of other steps (e.g. only the Fashion-MNIST-C protocol) is still a run;
+        # a folder with neither predictions nor a study manifest is not one.
+        raise MnistlabError(f"{run}: not a study run (no study steps, no predictions in preds/)")
     tables = {m: RunTables(run, m) for m in names}
     if model is not None and model not in tables:
         raise MnistlabError(

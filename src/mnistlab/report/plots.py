@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DPI",
+    "HEATMAP_FONT",
     "accuracy_vs_hardness_png",
     "array_png",
     "curves_png",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 DPI = 80
+#: Font size (pt) of the heatmap's cell and tick labels: 11 pt at ``DPI`` is 12 pixels tall,
+#: the size of the report's captions, read at 100 % zoom.
+HEATMAP_FONT = 11
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -69,8 +73,10 @@ def image_grid_png(
     cell_titles: Sequence[Sequence[str]] | None = None,
     scale: float = 0.55,
 ) -> bytes:
-    """A labelled grid of images: ``cells`` is uint8 (rows, cols, H, W), inverted for print.
+    """A labelled grid of images: ``cells`` is uint8 (rows, cols, H, W), drawn as stored.
 
+    The images keep the dataset's polarity (MNIST and Fashion-MNIST: light ink on black),
+    the one the explorer shows, so a sample looks the same in the report and the explorer.
     ``cell_titles[r][c]`` (optional) is printed under each cell (e.g. the prediction).
     """
     rows, cols, h, w = cells.shape
@@ -78,17 +84,17 @@ def image_grid_png(
     canvas = np.full((rows * (h + gap), cols * (w + gap)), 255, np.uint8)
     for r in range(rows):
         for c in range(cols):
-            canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = (
-                255 - cells[r, c]
-            )
+            canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = cells[
+                r, c
+            ]
     # Size the figure from the canvas so pixels stay square: ``scale`` inches per 28 pixels.
     inch = scale / 28.0
     extra = 0.22 * rows if cell_titles else 0.0
     fig = _figure(1.4 + canvas.shape[1] * inch, 0.5 + canvas.shape[0] * inch + extra)
     ax = fig.add_subplot()
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
-    ax.set_yticks([r * (h + gap) + h / 2 for r in range(rows)], list(row_labels), fontsize=8)
-    ax.set_xticks([c * (w + gap) + w / 2 for c in range(cols)], list(col_labels), fontsize=7)
+    ax.set_yticks([r * (h + gap) + h / 2 for r in range(rows)], list(row_labels), fontsize=9)
+    ax.set_xticks([c * (w + gap) + w / 2 for c in range(cols)], list(col_labels), fontsize=9)
     ax.tick_params(length=0)
     ax.xaxis.set_ticks_position("top")
     for spine in ax.spines.values():
@@ -116,17 +122,27 @@ def heatmap_png(
     """Heatmap of a numeric table (rows x columns) with the values printed in the cells."""
     values = table.to_numpy(dtype=np.float64)
     rows, cols = values.shape
-    fig = _figure(2.2 + 0.7 * cols, 0.8 + 0.27 * rows)
+    # Sized so the labels stay HEATMAP_FONT pt (HEATMAP_FONT * DPI / 72 pixels) when the
+    # report shows the figure unscaled: a 1400-pixel window fits 15 severity columns.
+    fig = _figure(2.6 + 0.75 * cols, 1.0 + 0.32 * rows)
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(cols), [str(c) for c in table.columns], fontsize=8)
-    ax.set_yticks(range(rows), [str(r) for r in table.index], fontsize=8)
+    ax.set_xticks(range(cols), [str(c) for c in table.columns], fontsize=HEATMAP_FONT)
+    ax.set_yticks(range(rows), [str(r) for r in table.index], fontsize=HEATMAP_FONT)
     for r in range(rows):
         for c in range(cols):
             if np.isfinite(values[r, c]):
-                ax.text(c, r, fmt.format(values[r, c]), ha="center", va="center", fontsize=6.5)
-    ax.set_title(title, fontsize=9)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+                ax.text(
+                    c,
+                    r,
+                    fmt.format(values[r, c]),
+                    ha="center",
+                    va="center",
+                    fontsize=HEATMAP_FONT,
+                )
+    ax.set_title(title, fontsize=HEATMAP_FONT + 1)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.ax.tick_params(labelsize=HEATMAP_FONT - 1)
     return figure_png(fig)
 
 

@@ -86,6 +86,38 @@ def class_names_of(run: str | os.PathLike[str], n_classes: int = 10) -> list[str
     return [str(i) for i in range(n_classes)]
 
 
+def check_run_predictions(run: Path, path: Path) -> None:
+    """Validate a run's predictions table: :func:`~mnistlab.scores.checks.validate_predictions`,
+    the number of classes of the manifest, and sample ids within the run's clean images."""
+    import numpy as np
+
+    from mnistlab.scores.checks import read_table_file, validate_predictions
+
+    def wanted(name: str) -> bool:
+        return name in PRED_COLUMNS or name.startswith(("prob_", "logit_"))
+
+    names = read_manifest(run).get("class_names")
+    table = validate_predictions(
+        read_table_file(path, "predictions table", keep=wanted),
+        str(path),
+        required=("sample_id", "variant", "label", "pred"),
+        n_classes=len(names) if isinstance(names, list) and names else None,
+    )
+    images = run / "data" / "test_images.npy"
+    if images.is_file():
+        try:
+            n = len(np.load(images, mmap_mode="r"))
+        except (ValueError, OSError, EOFError, TypeError) as exc:
+            raise MnistlabError(f"{images}: not a readable .npy file ({exc})") from None
+        ids = table["sample_id"].to_numpy()
+        if ids.max() >= n:
+            row = int(np.flatnonzero(ids >= n)[0])
+            raise MnistlabError(
+                f"{path}: column 'sample_id': value {int(ids[row])} is outside 0..{n - 1} "
+                f"(the run has {n} clean images) (first bad row {row})"
+            )
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -168,11 +200,9 @@ class RunTables:
             "m": self.run / "morpho.parquet",
             "e": self.run / "embeddings" / f"{self.model}.parquet",
         }
+        check_run_predictions(self.run, files["p"])
         con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet({_sql_path(files['p'])})")
         pcols = self._describe("p")
-        for needed in ("sample_id", "variant", "label", "pred"):
-            if needed not in pcols:
-                raise MnistlabError(f"{files['p']}: missing column {needed!r}")
         extra = []
         if "corruption" not in pcols:
             extra.append(
@@ -193,11 +223,25 @@ class RunTables:
             path = files[alias]
             if not path.is_file():
                 return
-            con.execute(f"CREATE VIEW {alias} AS SELECT * FROM read_parquet({_sql_path(path)})")
-            described = con.execute(f"DESCRIBE {alias}").fetchall()
+            import duckdb
+
+            try:
+                con.execute(f"CREATE VIEW {alias} AS SELECT * FROM read_parquet({_sql_path(path)})")
+                described = con.execute(f"DESCRIBE {alias}").fetchall()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise MnistlabError(f"{path}: not a readable Parquet table ({first})") from None
             names = [row[0] for row in described]
             if any(key not in names for key in on):
                 return
+            keys = ", ".join(on)
+            dup = con.execute(
+                f"SELECT {keys} FROM {alias} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+            ).fetchall()
+            if dup:
+                raise MnistlabError(
+                    f"{path}: duplicated key ({', '.join(map(str, dup[0]))}) in columns {keys}"
+                )
             for name, dtype in ((row[0], str(row[1])) for row in described):
                 if name in taken or name in KEYS or not _IDENT.match(name):
                     continue

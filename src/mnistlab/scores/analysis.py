@@ -460,7 +460,7 @@ def analyze_table(
     names = list(class_names) if class_names is not None else [str(i) for i in range(n_classes)]
     final = Path(out)
     written: dict[str, str] = {}
-    with atomic_dir(final) as tmp:
+    with atomic_dir(final, "hardness") as tmp:
         prio = prioritization_table(scores, k=k)
         write_table_files(prio, tmp / "prioritization", ("csv", "md", "parquet"))
         written["prioritization"] = "prioritization.csv"
@@ -544,7 +544,6 @@ def analyze_run(
     >>> paths["prioritization"]  # doctest: +SKIP
     PosixPath('runs/fashion/hardness/cnn/prioritization.csv')
     """
-    import pandas as pd
 
     from mnistlab import run as runlib
 
@@ -552,7 +551,13 @@ def analyze_run(
     if not run.is_dir():
         raise MnistlabError(f"{run}: no such run directory")
     t0 = time.perf_counter()
-    preds = runlib.read_table(run, f"preds/{model}")
+    from mnistlab.scores.checks import read_table_file
+    from mnistlab.scores.table import read_preds
+
+    preds_path = run / "preds" / f"{model}.parquet"
+    if not preds_path.exists():
+        raise MnistlabError(f"{preds_path}: no such table in this run")
+    preds = read_preds(preds_path)
     names = list(methods) if methods is not None else [*DEFAULT_METHODS, "uniqueness"]
     if score not in names:
         names.append(score)
@@ -564,7 +569,7 @@ def analyze_run(
     manifest = runlib.read_manifest(run)
     class_names = manifest.get("class_names")
     morpho_path = run / "morpho.parquet"
-    morpho = pd.read_parquet(morpho_path) if morpho_path.is_file() else None
+    morpho = read_table_file(morpho_path, "morphometrics table") if morpho_path.exists() else None
     has_images = (run / "data" / "test_images.npy").is_file()
 
     def images_for(variant: str, ids: NDArray[np.int64]) -> NDArray[np.uint8]:
@@ -658,7 +663,7 @@ def _run_active_learning(
         progress=progress,
     )
     final = run / "active_learning" / model
-    with atomic_dir(final) as tmp:
+    with atomic_dir(final, "active-learn") as tmp:
         write_table_files(one, tmp / "one_shot")
         write_table_files(summary, tmp / "one_shot_summary", ("csv", "md"))
         write_table_files(it, tmp / "iterative")

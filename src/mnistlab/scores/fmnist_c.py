@@ -194,7 +194,7 @@ def fmnist_c_prioritization(
         "train": _split(splits["train"], train_size),
         "test": _split(splits["test"], test_size),
     }
-    with atomic_dir(run / FOLDER) as tmp:
+    with atomic_dir(run / FOLDER, "fmnist-c") as tmp:
         t0 = time.perf_counter()
         data = generate(
             splits,

@@ -4,8 +4,8 @@
   :func:`~mnistlab.scores.uncertainty.variation_ratio`;
 * :func:`ensemble_disagreement_of`: K saved models, then
   :func:`~mnistlab.scores.uncertainty.ensemble_disagreement`;
-* :func:`surprise_scores`: activation traces of one layer, then DSA / LSA / Mahalanobis
-  (:mod:`mnistlab.scores.surprise`).
+* :func:`surprise_scores`: activation traces of one layer (:func:`activation_traces`), then
+  DSA / LSA / Mahalanobis (:mod:`mnistlab.scores.surprise`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from mnistlab.errors import MnistlabError
 from mnistlab.scores.surprise import SURPRISE
 from mnistlab.scores.uncertainty import ensemble_disagreement, variation_ratio
 
-__all__ = ["ensemble_disagreement_of", "mc_dropout_variation_ratio", "surprise_scores"]
+__all__ = [
+    "activation_traces",
+    "ensemble_disagreement_of",
+    "mc_dropout_variation_ratio",
+    "surprise_scores",
+]
 
 
 def mc_dropout_variation_ratio(
@@ -45,6 +50,28 @@ def ensemble_disagreement_of(
     return ensemble_disagreement(np.stack([m.predict_proba(images) for m in loaded]))
 
 
+def activation_traces(
+    model: Any, images: NDArray[np.uint8], layer: str | None = None
+) -> NDArray[np.float32]:
+    """Activation traces ``(N, D)`` of ``images`` at ``layer`` for surprise adequacy.
+
+    ``layer`` None: the penultimate features (the input of the last linear layer). A
+    convolutional layer's feature maps ``(N, C, H, W)`` are averaged over ``H, W``, so its
+    trace has one value per channel, ``D = C`` (the convention of Kim, Feldt & Yoo 2019);
+    a dense layer's trace is its output vector.
+
+    Examples
+    --------
+    >>> activation_traces(cnn, images, "conv1").shape  # doctest: +SKIP
+    (100, 32)
+    """
+    from mnistlab.models import activations, features
+
+    if layer is None:
+        return features(model, images)
+    return activations(model, images, layer, spatial_mean=True)
+
+
 def surprise_scores(
     model: Any,
     train_images: NDArray[np.uint8],
@@ -55,18 +82,15 @@ def surprise_scores(
 ) -> dict[str, NDArray[np.float64]]:
     """Surprise adequacy of ``images`` against ``train_images`` at ``layer``.
 
-    ``layer`` None uses the penultimate features (:func:`mnistlab.models.features`). The
-    predicted class of each image (the model's argmax) picks the reference class.
+    The traces are those of :func:`activation_traces` (``layer`` None: the penultimate
+    features; a convolutional layer: each channel averaged over space). The predicted class
+    of each image (the model's argmax) picks the reference class.
     """
-    from mnistlab.models import activations, features
-
     for k in kinds:
         if k not in SURPRISE:
             raise MnistlabError(f"kinds: unknown surprise {k!r} (known: {', '.join(SURPRISE)})")
 
-    def traces(x: NDArray[np.uint8]) -> NDArray[np.float32]:
-        return features(model, x) if layer is None else activations(model, x, layer)
-
-    train_ats, ats = traces(train_images), traces(images)
+    train_ats = activation_traces(model, train_images, layer)
+    ats = activation_traces(model, images, layer)
     pred = np.asarray(model.predict(images), dtype=np.int64)
     return {k: SURPRISE[k]().fit(train_ats, train_labels).score(ats, pred) for k in kinds}

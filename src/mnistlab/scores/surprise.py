@@ -1,8 +1,11 @@
 """Surprise adequacy (Kim, Feldt & Yoo 2019) on activation traces of one layer.
 
-An activation trace (AT) is the vector of a layer's activations for one input. Feature maps of
-a convolutional layer ``(N, C, H, W)`` are averaged over their spatial axes first (the
-convention of the original paper), so every AT is a vector ``(N, D)``.
+An activation trace (AT) is the vector of a layer's activations for one input, ``(N, D)``.
+Feature maps of a convolutional layer ``(N, C, H, W)`` are averaged over their spatial axes
+(the convention of the original paper), so a conv layer's AT has ``D = C`` values, one per
+channel: :func:`as_traces` does it for 4-D arrays here, and
+:func:`mnistlab.scores.model_scores.activation_traces` when it reads a layer of a model.
+Already flat ``(N, D)`` arrays are used as they are.
 
 Three scores, each higher = more surprising (more likely misclassified), each ``float64 (N,)``:
 
@@ -10,13 +13,17 @@ Three scores, each higher = more surprising (more likely misclassified), each ``
     ``|at(x) - at(x_a)| / |at(x_a) - at(x_b)|`` where ``x_a`` is the nearest training AT of
     the predicted class and ``x_b`` the training AT of another class nearest to ``x_a``.
 ``LSA`` (likelihood-based), range ``(-inf, inf)`` (a negative log density)
-    ``-log KDE_c(at(x))``: a Gaussian kernel density estimate (Scott's bandwidth, as
-    :class:`scipy.stats.gaussian_kde`) fitted on the training ATs of the predicted class ``c``,
-    restricted to that class's ``n_neurons`` highest-variance neurons. The kernel covariance
-    gets a small ridge, so a constant neuron or a singular covariance never fails.
+    ``-log KDE_c(at(x))``: a Gaussian kernel density estimate with Scott's bandwidth, fitted
+    on the training ATs of the predicted class ``c``, restricted to that class's
+    ``n_neurons`` highest-variance neurons. By default the kernel covariance gets a ridge of
+    ``1e-5`` times its mean variance (grown tenfold until it factorises), so a constant neuron
+    or a singular covariance never fails; with ``ridge=0`` the density is exactly
+    :class:`scipy.stats.gaussian_kde`'s (tested to ``rtol=1e-8``), and a singular covariance
+    is an error, as in scipy.
 ``Mahalanobis`` (per class), range ``[0, inf)``
+    The Mahalanobis *distance*, not its square:
     ``sqrt((at(x) - mu_c)^T S_c^{-1} (at(x) - mu_c))`` with the predicted class's mean and
-    ridge-stabilised covariance.
+    covariance (the same relative ridge as LSA).
 
 Each is an estimator (``fit(train_ats, train_labels)`` then ``score(ats, pred)``) with a
 one-call function beside it (:func:`dsa`, :func:`lsa`, :func:`mahalanobis`).
@@ -165,7 +172,8 @@ class LSA:
         Neurons whose variance within the class is at most this are dropped (when at least one
         neuron passes; otherwise the highest-variance ones are kept and the ridge copes).
     ridge : float
-        Relative ridge added to the kernel covariance.
+        Relative ridge added to the kernel covariance (``ridge * mean variance``); 0 gives
+        exactly :class:`scipy.stats.gaussian_kde`'s density.
     """
 
     n_neurons: int | None = 20
@@ -217,7 +225,10 @@ class LSA:
 
 @dataclass
 class MahalanobisSA:
-    """Per-class Mahalanobis distance to the predicted class's mean; see the module docstring."""
+    """Per-class Mahalanobis distance (not squared) to the predicted class's mean.
+
+    ``ridge`` is relative, as in :class:`LSA`; see the module docstring.
+    """
 
     ridge: float = 1e-5
     models_: dict[int, _ClassGaussian] = field(default_factory=dict, repr=False)
@@ -300,6 +311,9 @@ def lsa(
 ) -> NDArray[np.float64]:
     """Likelihood-based surprise adequacy (``-log`` per-class KDE density); real-valued.
 
+    ``ridge=0`` reproduces :class:`scipy.stats.gaussian_kde` exactly; the default ``1e-5``
+    keeps singular covariances usable.
+
     >>> rng = np.random.default_rng(0)
     >>> train = rng.normal(size=(200, 2)); labels = np.zeros(200, dtype=int)
     >>> s = lsa(train, labels, np.array([[0.0, 0.0], [4.0, 4.0]]), np.array([0, 0]))
@@ -317,7 +331,12 @@ def mahalanobis(
     pred: ArrayLike,
     ridge: float = 1e-5,
 ) -> NDArray[np.float64]:
-    """Per-class Mahalanobis distance to the predicted class's mean; ``[0, inf)``."""
+    """Per-class Mahalanobis distance (the square root of the quadratic form); ``[0, inf)``.
+
+    >>> train = np.array([[0.0], [2.0], [10.0], [12.0]]); labels = np.array([0, 0, 1, 1])
+    >>> mahalanobis(train, labels, np.array([[3.0]]), np.array([0]), ridge=0.0)
+    array([1.41421356])
+    """
     return MahalanobisSA(ridge=ridge).fit(train_ats, train_labels).score(ats, pred)
 
 

@@ -7,6 +7,7 @@ adds one column per score; :func:`prioritization_table` evaluates every score on
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,8 +16,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
+from mnistlab.scores.checks import read_table_file, validate_predictions
 from mnistlab.scores.metrics import evaluate_ranking
-from mnistlab.scores.uncertainty import SCORES, mistakenness, score_all, softmax, uniqueness
+from mnistlab.scores.uncertainty import (
+    SCORES,
+    knn_distance,
+    mistakenness,
+    score_all,
+    softmax,
+    uniqueness,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,12 +41,16 @@ __all__ = [
     "prioritization_table",
     "probs_of",
     "read_preds",
+    "read_scores_or_preds",
+    "read_table_file",
     "score_table",
+    "validate_predictions",
+    "validate_scores",
 ]
 
 KEY = ("sample_id", "variant")
 #: Methods :func:`score_table` knows: the probability scores plus these two.
-TABLE_METHODS = (*SCORES, "mistakenness", "uniqueness")
+TABLE_METHODS = (*SCORES, "mistakenness", "uniqueness", "knn_distance")
 DEFAULT_METHODS = (*SCORES, "mistakenness")
 #: Scores that look at the label, so they are no fair misclassification detectors.
 LABEL_AWARE = frozenset({"mistakenness"})
@@ -87,35 +100,101 @@ def parse_methods(methods: Sequence[str] | None, known: Sequence[str] = TABLE_ME
     return out
 
 
-def read_preds(path: str) -> pd.DataFrame:
-    """Read a predictions table (Parquet or CSV) and check its columns."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    p = Path(path)
-    if not p.is_file():
-        raise MnistlabError(f"{p}: no such predictions table")
-    table = pd.read_csv(p) if p.suffix.lower() == ".csv" else pd.read_parquet(p)
-    return _check_preds(table, str(p))
+def read_preds(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a predictions table (Parquet or CSV) and check it (:func:`validate_predictions`)."""
+    return validate_predictions(read_table_file(path, "predictions table"), str(path))
 
 
 def _check_preds(table: pd.DataFrame, where: str = "predictions table") -> pd.DataFrame:
-    missing = [c for c in ("sample_id", "label") if c not in table.columns]
-    if missing:
-        raise MnistlabError(f"{where}: missing column {missing[0]!r}")
-    if not class_columns(table, "prob_") and not class_columns(table, "logit_"):
-        raise MnistlabError(f"{where}: no prob_0.. or logit_0.. columns")
-    if "variant" not in table.columns:
-        table = table.assign(variant="clean")
-    return table
+    return validate_predictions(table, where)
+
+
+def validate_scores(scores: pd.DataFrame, where: str = "scores table") -> pd.DataFrame:
+    """Check a scores table (from :func:`score_table`) and return it with a ``variant``.
+
+    It needs rows and a ``correct`` column of booleans (or 0/1); ``variant`` (default
+    ``"clean"``) has no missing value; ``sample_id``, ``label`` and ``pred``, when present, are
+    integers >= 0; ``(sample_id, variant[, model])`` keys are unique; score columns are finite.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = validate_scores(pd.DataFrame({"correct": [True, False], "gini": [0.1, 0.5]}))
+    >>> t["variant"].tolist()
+    ['clean', 'clean']
+    """
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype
+
+    from mnistlab.scores.checks import check_int_column
+
+    if not isinstance(scores, pd.DataFrame):
+        raise MnistlabError(f"{where}: expected a table (DataFrame), got {type(scores).__name__}")
+    if scores.columns.duplicated().any():
+        dup = str(scores.columns[scores.columns.duplicated()][0])
+        raise MnistlabError(f"{where}: column {dup!r}: appears more than once")
+    if not len(scores):
+        raise MnistlabError(f"{where}: empty table (no rows)")
+    if "correct" not in scores.columns:
+        raise MnistlabError(f"{where}: missing column 'correct'")
+    fixed: dict[str, object] = {}
+    if not is_bool_dtype(scores["correct"].dtype):
+        flags = check_int_column(scores, "correct", where, 0, 2)
+        fixed["correct"] = flags.astype(bool)
+    for column in ("sample_id", "label", "pred", "severity"):
+        if column in scores.columns:
+            fixed[column] = check_int_column(scores, column, where)
+    if "variant" in scores.columns:
+        bad = scores["variant"].isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise MnistlabError(f"{where}: column 'variant': missing value (first bad row {row})")
+        fixed["variant"] = scores["variant"].astype(str)
+    else:
+        fixed["variant"] = "clean"
+    out = scores.assign(**fixed)  # type: ignore[arg-type]
+    if "sample_id" in out.columns:
+        key = ["sample_id", "variant", *(["model"] if "model" in out.columns else [])]
+        repeated = out.duplicated(subset=key).to_numpy()
+        if repeated.any():
+            row = int(np.flatnonzero(repeated)[0])
+            raise MnistlabError(
+                f"{where}: duplicated key (sample_id {int(out['sample_id'].iloc[row])}, variant "
+                f"{out['variant'].iloc[row]!r}) (first bad row {row})"
+            )
+    for column in score_columns(out):
+        values = out[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise MnistlabError(
+                f"{where}: column {column!r}: NaN or infinite score (first bad row {row})"
+            )
+    return out
+
+
+def read_scores_or_preds(
+    path: str | os.PathLike[str], methods: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A scores table as it is, or a predictions table scored with ``methods``, from a file.
+
+    A table with a ``correct`` column and no ``prob_*``/``logit_*`` column is a scores table
+    (checked by :func:`validate_scores`); anything else is read as a predictions table.
+    """
+    table = read_table_file(path, "scores or predictions table")
+    cols = [str(c) for c in table.columns]
+    if "correct" in cols and not any(c.startswith(("prob_", "logit_")) for c in cols):
+        return validate_scores(table, str(path))
+    return score_table(validate_predictions(table, str(path)), methods)
 
 
 def score_table(preds: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per prediction with ``sample_id, variant, label, pred, correct`` and each score.
 
-    ``uniqueness`` is computed within each variant, on the logits (the model's last layer as
-    the embedding). Identifying columns (``model``, ``corruption``, ``severity``) are kept.
+    ``uniqueness`` (FiftyOne's: cosine distance, 3 neighbours) and ``knn_distance`` (the same
+    weighting with Euclidean distance) are computed within each variant, on the logits (the
+    model's last layer as the embedding). Identifying columns (``model``, ``corruption``,
+    ``severity``) are kept.
 
     Examples
     --------
@@ -142,13 +221,14 @@ def score_table(preds: pd.DataFrame, methods: Sequence[str] | None = None) -> pd
             out[name] = fast[name]
         elif name == "mistakenness":
             out[name] = mistakenness(probs, label, pred)
-        else:  # uniqueness
+        else:  # uniqueness, knn_distance: within each variant
+            embed = uniqueness if name == "uniqueness" else knn_distance
             values = np.zeros(len(out))
             logits = logits_of(preds)
             for _, idx in pd.Series(np.arange(len(out))).groupby(out["variant"].to_numpy()):
                 rows = idx.to_numpy()
                 if rows.size > 3:
-                    values[rows] = uniqueness(logits[rows])
+                    values[rows] = embed(logits[rows])
             out[name] = values
     return out
 
@@ -192,14 +272,13 @@ def prioritization_table(
 
     Returns
     -------
-    DataFrame with columns ``variant, score, n, faults, accuracy, apfd, auroc, aupr,
-    found@k..., recall@k...``.
+    pandas.DataFrame
+        Columns ``variant, score, n, faults, accuracy, apfd, auroc, aupr, found@k...,
+        recall@k...``.
     """
     import pandas as pd
 
-    for col in ("variant", "correct"):
-        if col not in scores.columns:
-            raise MnistlabError(f"scores table: missing column {col!r}")
+    scores = validate_scores(scores)
     cols = score_columns(scores)
     if methods is None:
         names = [c for c in cols if c not in LABEL_AWARE]

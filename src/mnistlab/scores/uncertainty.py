@@ -18,8 +18,8 @@ that, like every other score here, a higher value means harder. ``least_confiden
 same ranking normalised to ``[0, 1]`` (Settles' active-learning form).
 
 Scores that need more than probabilities: :func:`mistakenness` (labels), :func:`uniqueness`
-(an embedding), :func:`variation_ratio` (MC-dropout passes), :func:`ensemble_disagreement`
-(K models), and surprise adequacy in :mod:`mnistlab.scores.surprise`.
+and :func:`knn_distance` (an embedding), :func:`variation_ratio` (MC-dropout passes),
+:func:`ensemble_disagreement` (K models), and surprise adequacy in :mod:`mnistlab.scores.surprise`.
 
 Examples
 --------
@@ -47,6 +47,7 @@ __all__ = [
     "ensemble_disagreement",
     "entropy",
     "gini",
+    "knn_distance",
     "least_confidence",
     "margin",
     "max_softmax",
@@ -262,17 +263,21 @@ def mistakenness(
 
 
 UNIQUENESS_WEIGHTS = (0.6, 0.3, 0.1)
+UNIQUENESS_METRICS = ("cosine", "euclidean")
 
 
-def uniqueness(
-    embeddings: ArrayLike, weights: tuple[float, ...] = UNIQUENESS_WEIGHTS
+def knn_distance(
+    embeddings: ArrayLike,
+    weights: tuple[float, ...] = UNIQUENESS_WEIGHTS,
+    metric: str = "euclidean",
 ) -> NDArray[np.float64]:
-    """FiftyOne-style uniqueness: weighted distance to the nearest neighbours; range ``[0, 1]``.
+    """Weighted distance to the nearest neighbours, divided by its maximum; range ``[0, 1]``.
 
-    For each sample, the Euclidean distances ``d_1 <= d_2 <= d_3`` to its three nearest other
-    samples in the embedding are combined as ``0.6 d_1 + 0.3 d_2 + 0.1 d_3``; the result is
+    For each sample, the distances ``d_1 <= d_2 <= d_3`` to its three nearest other samples
+    (Euclidean by default) are combined as ``0.6 d_1 + 0.3 d_2 + 0.1 d_3``; the result is
     divided by its maximum over the set, so the most isolated sample scores 1 (all zeros when
-    every sample has exact duplicates). Higher means more unusual, not necessarily wrong.
+    every sample has exact duplicates). Higher means more isolated, not necessarily wrong.
+    With ``metric="cosine"`` this is :func:`uniqueness`, FiftyOne's definition.
 
     Parameters
     ----------
@@ -280,8 +285,11 @@ def uniqueness(
         Features, logits or any vectors; ``N > len(weights)``.
     weights : tuple of float
         Weights of the 1st, 2nd, ... nearest neighbour.
+    metric : {"euclidean", "cosine"}
+        The distance (cosine distance is ``1 - cos``, as :func:`sklearn.metrics.pairwise
+        .cosine_distances`).
 
-    >>> uniqueness(np.array([[0.0], [1.0], [2.0], [10.0]]))
+    >>> knn_distance(np.array([[0.0], [1.0], [2.0], [10.0]]))
     array([0.25882353, 0.21176471, 0.23529412, 1.        ])
     """
     from sklearn.neighbors import NearestNeighbors
@@ -291,23 +299,68 @@ def uniqueness(
         x = x[:, None]
     if x.ndim != 2:
         raise MnistlabError(f"embeddings: expected shape (N, D), got {x.shape}")
+    if metric not in UNIQUENESS_METRICS:
+        raise MnistlabError(f"metric: expected one of {UNIQUENESS_METRICS}, got {metric!r}")
     k = len(weights)
     if x.shape[0] <= k:
-        raise MnistlabError(f"embeddings: uniqueness needs more than {k} samples, got {x.shape[0]}")
+        raise MnistlabError(f"embeddings: needs more than {k} samples, got {x.shape[0]}")
     if not np.isfinite(x).all():
         raise MnistlabError("embeddings: contains NaN or infinite values")
-    # brute force (chunked distance matrices) beats trees on low-dimensional logits up to ~50k
-    algorithm = "brute" if x.shape[0] <= 50_000 else "auto"
-    dists, idx = NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm).fit(x).kneighbors(x)
+    norms = np.linalg.norm(x, axis=1)
+    if metric == "cosine" and x.shape[1] <= 16 and (norms > 0).all():
+        # Cosine distance of unit vectors is half their squared Euclidean distance: the same
+        # neighbours and distances (to ~1e-15) from a KD-tree, 8x faster than brute force on
+        # 10,000 logits (the study scores 126 variants per model).
+        unit = x / norms[:, None]
+        nn = NearestNeighbors(n_neighbors=k + 1, algorithm="kd_tree").fit(unit)
+        dists, idx = nn.kneighbors(unit)
+        dists = dists * dists / 2.0
+    else:
+        # brute force (chunked distance matrices) beats trees on low-dimensional logits up
+        # to ~50k
+        algorithm = "brute" if x.shape[0] <= 50_000 or metric == "cosine" else "auto"
+        nn = NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm, metric=metric).fit(x)
+        dists, idx = nn.kneighbors(x)
     # Drop each sample's match with itself (not always column 0 when duplicates exist).
     self_col = idx == np.arange(x.shape[0])[:, None]
     has_self = self_col.any(axis=1)
     keep = ~self_col
     keep[~has_self, -1] = False
-    d = dists[keep].reshape(x.shape[0], k)
+    d = np.maximum(dists[keep].reshape(x.shape[0], k), 0.0)  # cosine: no -1e-16
     u = d @ np.asarray(weights, dtype=np.float64)
     top = u.max()
     return u / top if top > 0 else np.zeros_like(u)
+
+
+def uniqueness(embeddings: ArrayLike, metric: str = "cosine") -> NDArray[np.float64]:
+    """FiftyOne Brain's uniqueness (``compute_uniqueness``); range ``[0, 1]``.
+
+    FiftyOne's definition: the cosine distances ``d_1 <= d_2 <= d_3`` of each sample to its
+    ``K = 3`` nearest other samples, weighted ``0.6 / 0.3 / 0.1`` and divided by the maximum
+    over the set (FiftyOne takes the weighted mean, which the division makes the same
+    number). ``metric="euclidean"`` matches a FiftyOne similarity index built with that
+    metric. As in FiftyOne, a set of at most 3 samples scores 1 everywhere; where every
+    sample has an exact duplicate the scores are 0 (FiftyOne divides 0 by 0).
+
+    Parameters
+    ----------
+    embeddings : array (N, D)
+        Features, logits or any vectors.
+    metric : {"cosine", "euclidean"}
+
+    See Also
+    --------
+    knn_distance : the same weighting with any metric (Euclidean by default).
+
+    Examples
+    --------
+    >>> uniqueness(np.array([[1.0, 0.0], [1.0, 0.1], [1.0, 0.2], [0.0, 1.0]])).round(3)
+    array([0.128, 0.111, 0.104, 1.   ])
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim in (1, 2) and 0 < x.shape[0] <= len(UNIQUENESS_WEIGHTS):
+        return np.ones(x.shape[0], dtype=np.float64)
+    return knn_distance(x, UNIQUENESS_WEIGHTS, metric)
 
 
 def _votes(stack: NDArray[np.floating], name: str) -> tuple[NDArray[np.int64], int]:

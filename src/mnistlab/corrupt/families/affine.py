@@ -4,12 +4,17 @@ Conventions of the releases (scikit-image ``warp(x, inverse_map=A)``): output pi
 samples the input at ``A p`` in ``(x, y) = (column, row)`` coordinates, bilinear, zero
 outside; ``A`` keeps the centre ``((W-1)/2, (H-1)/2) = (13.5, 13.5)`` fixed. The angle of
 shear and rotate has a fixed size per severity and a random sign, so a batch needs at most
-two (translate: four) matrices; each is applied to its images as one sparse linear map.
+two (translate: four) matrices; each is applied to its images as one gather of four bilinear
+taps per pixel (:func:`~mnistlab.corrupt._kernels.warp_affine_grouped`), read straight from the
+uint8 batch and written as bytes in the same pass (``uint8_fn``), in the releases' float64
+arithmetic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,13 +34,26 @@ def _centre(x: Array) -> tuple[float, float]:
     return ((x.shape[2] - 1) / 2.0, (x.shape[1] - 1) / 2.0)
 
 
+def _warp(
+    x: Array, mats: NDArray[np.float64], group: NDArray[np.intp], ctx: Context, as_bytes: bool
+) -> NDArray[Any]:
+    # as_bytes: the uint8 fast path (uint8 in, the registry's bytes out, in one numba pass).
+    if as_bytes:
+        return warp_affine_grouped(x, mats, group, to_bytes=ctx.compat)
+    return warp_affine_grouped(x, mats, group)
+
+
 def _signed(
-    x: Array, linear_of: Callable[[float], NDArray[np.float64]], angle: float, ctx: Context
-) -> NDArray[np.float64]:
+    x: Array,
+    linear_of: Callable[[float], NDArray[np.float64]],
+    angle: float,
+    ctx: Context,
+    as_bytes: bool,
+) -> NDArray[Any]:
     """Warp each image by the centred map of ``+angle`` or ``-angle`` (random sign)."""
     mats = np.stack([centred_affine(linear_of(a), _centre(x)) for a in (-angle, angle)])
     group = (ctx.sign() > 0).astype(np.intp)
-    return warp_affine_grouped(x, mats, group)
+    return _warp(x, mats, group, ctx, as_bytes)
 
 
 def _rotation(a: float) -> NDArray[np.float64]:
@@ -52,17 +70,17 @@ def _shear_tan(a: float) -> NDArray[np.float64]:
     return np.array([[1.0, -np.tan(a)], [0.0, 1.0]])
 
 
-def shear(x: Array, angle: float, ctx: Context) -> NDArray[np.float64]:
+def shear(x: Array, angle: float, ctx: Context, as_bytes: bool = False) -> NDArray[Any]:
     """Horizontal shear by ``angle`` radians with a random sign, about the centre.
 
     Default: the true shear ``[[1, -tan a], [0, 1]]``; ``compat="mnist-c"``: the old
     scikit-image matrix ``[[1, -sin a], [0, cos a]]`` the releases used (it also squeezes
     the image vertically by ``cos a``).
     """
-    return _signed(x, _shear_compat if ctx.compat else _shear_tan, angle, ctx)
+    return _signed(x, _shear_compat if ctx.compat else _shear_tan, angle, ctx, as_bytes)
 
 
-def rotate(x: Array, angle: float, ctx: Context) -> NDArray[np.float64]:
+def rotate(x: Array, angle: float, ctx: Context, as_bytes: bool = False) -> NDArray[Any]:
     """Rotation by ``angle`` radians with a random sign, about the centre.
 
     Examples
@@ -75,17 +93,17 @@ def rotate(x: Array, angle: float, ctx: Context) -> NDArray[np.float64]:
     >>> bool(np.allclose(rotate(x, 0.0, ctx), x))
     True
     """
-    return _signed(x, _rotation, angle, ctx)
+    return _signed(x, _rotation, angle, ctx, as_bytes)
 
 
-def scale(x: Array, factor: float, ctx: Context) -> NDArray[np.float64]:
+def scale(x: Array, factor: float, ctx: Context, as_bytes: bool = False) -> NDArray[Any]:
     """Shrink the content to ``factor`` of its size about the centre (the inverse map
     multiplies by ``1 / factor``)."""
     mats = centred_affine(np.eye(2) / factor, _centre(x))[None]
-    return warp_affine_grouped(x, mats, np.zeros(x.shape[0], np.intp))
+    return _warp(x, mats, np.zeros(x.shape[0], np.intp), ctx, as_bytes)
 
 
-def translate(x: Array, shift: float, ctx: Context) -> NDArray[np.float64]:
+def translate(x: Array, shift: float, ctx: Context, as_bytes: bool = False) -> NDArray[Any]:
     """Shift by ``shift`` pixels in x and in y, each with its own random sign."""
     signs = np.stack([ctx.sign(stream=0), ctx.sign(stream=1)], axis=1) > 0
     group = (signs[:, 0] * 2 + signs[:, 1]).astype(np.intp)
@@ -93,7 +111,7 @@ def translate(x: Array, shift: float, ctx: Context) -> NDArray[np.float64]:
     for g in range(4):
         sx, sy = (1 if g >= 2 else -1), (1 if g % 2 else -1)
         mats[g] = [[1, 0, sx * shift], [0, 1, sy * shift]]
-    return warp_affine_grouped(x, mats, group)
+    return _warp(x, mats, group, ctx, as_bytes)
 
 
 def elastic_transform(
@@ -145,6 +163,7 @@ register(
         "vertically); default: the true shear [[1, -tan s], [0, 1]]",
         releases=("mnist-c", "fmnist-c"),
         float64=True,
+        uint8_fn=partial(shear, as_bytes=True),
     )
 )
 register(
@@ -159,6 +178,7 @@ register(
         compat_note="none beyond truncation",
         releases=("mnist-c", "fmnist-c"),
         float64=True,
+        uint8_fn=partial(scale, as_bytes=True),
     )
 )
 register(
@@ -173,6 +193,7 @@ register(
         compat_note="none beyond truncation",
         releases=("mnist-c", "fmnist-c"),
         float64=True,
+        uint8_fn=partial(rotate, as_bytes=True),
     )
 )
 register(
@@ -186,6 +207,7 @@ register(
         compat_note="none beyond truncation",
         releases=("mnist-c",),
         float64=True,
+        uint8_fn=partial(translate, as_bytes=True),
     )
 )
 register(

@@ -7,9 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import scipy.ndimage as ndi
 from numpy.typing import NDArray
-from scipy.signal import fftconvolve
 
 from mnistlab.corrupt._kernels import (
     apply_linear,
@@ -19,6 +17,14 @@ from mnistlab.corrupt._kernels import (
 )
 from mnistlab.corrupt._kernels import gaussian_blur as _gauss
 from mnistlab.corrupt.registry import Context, Corruption, register
+
+
+def _ndi() -> Any:
+    # scipy.ndimage costs ~0.5 s to import: only the corruptions that need it load it.
+    import scipy.ndimage
+
+    return scipy.ndimage
+
 
 Array = NDArray[np.floating]
 
@@ -73,7 +79,9 @@ def _swap_partners(
     return pos, partner
 
 
-_NUMPY_LANES = 256  # images per numpy step loop: the working set stays in cache
+# Images per numpy step loop. The numpy loop only runs for batches below the numba threshold
+# (or without numba): one block keeps the Python overhead (4 calls per step) per batch.
+_NUMPY_LANES = 2048
 
 
 def _swap_chain_numpy(
@@ -103,7 +111,7 @@ def swap_chain(
     run in order, as a pixel moved by one step can move again. Uses a compiled loop when
     numba is installed, else a numpy loop over steps that is N images wide (same result).
     """
-    kernel = compiled_swap_chain()
+    kernel = compiled_swap_chain(img.shape[0])
     if kernel is None:
         _swap_chain_numpy(img, pos, partner)
     else:
@@ -166,7 +174,7 @@ def motion_blur_at(
     oy = np.ceil(i[None, :] * np.sin(theta)[:, None] - 0.5).astype(np.int64)
     x32 = np.ascontiguousarray(x, dtype=np.float32)
     weights = kernel.astype(np.float32)
-    compiled = compiled_tap_filter()
+    compiled = compiled_tap_filter(n)
     if compiled is not None:
         out = np.empty((n, h, w), dtype=np.float32)
         compiled(x32, oy, ox, weights, out)
@@ -236,13 +244,15 @@ def _disk(radius: float, alias_blur: float) -> NDArray[np.float64]:
     t = np.arange(ksize) - ksize // 2
     g = np.exp(-(t * t) / (2 * alias_blur * alias_blur))
     g /= g.sum()
-    out = ndi.correlate1d(disk, g, axis=0, mode="mirror")
-    return ndi.correlate1d(out, g, axis=1, mode="mirror")
+    out = _ndi().correlate1d(disk, g, axis=0, mode="mirror")
+    return _ndi().correlate1d(out, g, axis=1, mode="mirror")
 
 
 def _defocus_reference(
     x: NDArray[np.float64], radius: float, alias_blur: float
 ) -> NDArray[np.float64]:
+    from scipy.signal import fftconvolve
+
     kernel = _disk(radius, alias_blur)
     half = kernel.shape[0] // 2
     xp = np.pad(x, ((0, 0), (half, half), (half, half)), mode="reflect")
@@ -265,7 +275,7 @@ def _clipped_zoom(x: NDArray[np.float64], factor: float) -> NDArray[np.float64]:
     _, h, w = x.shape
     ch, cw = int(np.ceil(h / factor)), int(np.ceil(w / factor))
     top, left = (h - ch) // 2, (w - cw) // 2
-    z = ndi.zoom(x[:, top : top + ch, left : left + cw], (1, factor, factor), order=1)
+    z = _ndi().zoom(x[:, top : top + ch, left : left + cw], (1, factor, factor), order=1)
     tt, tl = (z.shape[1] - h) // 2, (z.shape[2] - w) // 2
     return z[:, tt : tt + h, tl : tl + w]
 

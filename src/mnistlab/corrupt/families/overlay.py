@@ -16,9 +16,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage as ndi
 
+from mnistlab.corrupt import _fast
 from mnistlab.corrupt.registry import Context, Corruption, register
+
+
+def _ndi() -> Any:
+    # scipy.ndimage costs ~0.5 s to import: only the corruptions that need it load it.
+    import scipy.ndimage
+
+    return scipy.ndimage
+
 
 __all__ = ["line_layer", "plasma_fractal", "streak_blur"]
 
@@ -36,6 +44,10 @@ def _stripe(x: NDArray[np.float32], param: Any, ctx: Context) -> NDArray[np.floa
     y[:, :, :k] = 1.0 - y[:, :, :k]
     y[:, :, w - k :] = 1.0 - y[:, :, w - k :]
     return y
+
+
+def _stripe_u8(x: NDArray[np.uint8], param: Any, ctx: Context) -> NDArray[np.uint8]:
+    return _fast.xor_columns(x, x.shape[2] // 4)
 
 
 # --------------------------------------------------------------------------- fog
@@ -198,9 +210,9 @@ def _spatter(x: NDArray[np.float32], param: tuple[float, ...], ctx: Context) -> 
     loc, scale, sigma, threshold, sigma_mask = param
     h, w = x.shape[1:]
     liquid = (loc + scale * ctx.normal((h, w))).astype(np.float32)
-    liquid = ndi.gaussian_filter(liquid, (0, sigma, sigma), mode="nearest", truncate=4.0)
+    liquid = _ndi().gaussian_filter(liquid, (0, sigma, sigma), mode="nearest", truncate=4.0)
     mask = (liquid > threshold).astype(np.float32)
-    mask = ndi.gaussian_filter(mask, (0, sigma_mask, sigma_mask), mode="nearest", truncate=4.0)
+    mask = _ndi().gaussian_filter(mask, (0, sigma_mask, sigma_mask), mode="nearest", truncate=4.0)
     mask[mask < 0.8] = 0.0
     return x * (1.0 - mask) + np.float32(63 / 255) * mask
 
@@ -343,7 +355,7 @@ def _clipped_zoom(layer: NDArray[np.floating], factor: float) -> NDArray[np.floa
     h = layer.shape[1]
     ch = int(np.ceil(h / factor))
     top = (h - ch) // 2
-    zoomed = ndi.zoom(layer[:, top : top + ch, top : top + ch], (1, factor, factor), order=1)
+    zoomed = _ndi().zoom(layer[:, top : top + ch, top : top + ch], (1, factor, factor), order=1)
     trim = (zoomed.shape[1] - h) // 2
     return zoomed[:, trim : trim + h, trim : trim + h]
 
@@ -376,6 +388,7 @@ register(
         description="invert the outer quarter columns (0-6 and 21-27 of 28)",
         releases=("mnist-c",),
         leveled=False,
+        uint8_fn=_stripe_u8,
     )
 )
 register(

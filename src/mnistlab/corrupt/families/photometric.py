@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt import _fast
+from mnistlab.corrupt._warp import LEVELS
+from mnistlab.corrupt.registry import Context, Corruption, register, to_uint8
 
 Array = NDArray[np.floating]
 
@@ -67,6 +69,25 @@ def inverse(x: Array, param: object, ctx: Context) -> Array:
     return 1 - x
 
 
+_BLOCK = 256  # images per contrast block: the float64 copy stays in cache
+
+
+def _contrast_u8(x: NDArray[np.uint8], c: float, ctx: Context) -> NDArray[np.uint8]:
+    # The float path's mean (same doubles, same reduction), then one table of 256 bytes per
+    # image computed with the float path's arithmetic: its bytes, without the float passes.
+    out = np.empty_like(x)
+    for s in range(0, x.shape[0], _BLOCK):
+        block = x[s : s + _BLOCK]
+        mean = (block / 255.0).mean(axis=(1, 2), dtype=np.float64)[:, None]
+        table = np.clip((LEVELS[None, :] - mean) * c + mean, 0, 1)
+        out[s : s + _BLOCK] = _fast.per_image_lut(to_uint8(table, ctx.compat, True), block)
+    return out
+
+
+def _inverse_u8(x: NDArray[np.uint8], param: object, ctx: Context) -> NDArray[np.uint8]:
+    return _fast.xor_columns(x, None)
+
+
 register(
     Corruption(
         "brightness",
@@ -78,6 +99,7 @@ register(
         compat_note="none beyond truncation",
         releases=("mnist-c", "fmnist-c"),
         float64=True,
+        uint8_fn=_fast.lut_fn(brightness, float64=True),
     )
 )
 register(
@@ -91,6 +113,7 @@ register(
         compat_note="none beyond truncation",
         releases=("fmnist-c",),
         float64=True,
+        uint8_fn=_contrast_u8,
     )
 )
 register(
@@ -107,6 +130,7 @@ register(
         # Levels 1-2 darken (a < 1), 3-5 brighten: the change from clean is not ordered.
         monotonic=False,
         float64=True,
+        uint8_fn=_fast.lut_fn(saturate, float64=True),
     )
 )
 register(
@@ -121,5 +145,6 @@ register(
         releases=("fmnist-c",),
         leveled=False,
         float64=True,
+        uint8_fn=_inverse_u8,
     )
 )

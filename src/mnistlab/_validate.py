@@ -1,0 +1,259 @@
+"""Checks of user input, shared by the command line and the library.
+
+Every check raises :class:`mnistlab.errors.MnistlabError` with one line that names the value
+and what is wrong with it, so a bad name or number stops a command before any training or
+I/O. ``what`` is how the value is named in the message (``"--seed"`` on the command line,
+``"seed"`` in the library).
+
+Examples
+--------
+>>> check_seed(7)
+7
+>>> check_seed(2**64)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+mnistlab.errors.MnistlabError: seed must be a non-negative integer, got 1844...
+>>> check_name("fgo", ["fog", "snow"], "corruption")
+Traceback (most recent call last):
+...
+mnistlab.errors.MnistlabError: unknown corruption 'fgo' (did you mean 'fog'? known: fog, snow)
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mnistlab.errors import MnistlabError
+
+__all__ = [
+    "SEED_MAX",
+    "check_int",
+    "check_name",
+    "check_names",
+    "check_port",
+    "check_positive",
+    "check_scheduler",
+    "check_seed",
+    "suggest",
+]
+
+#: Largest seed: seeds are mixed as unsigned 64-bit integers and stored as signed ones.
+SEED_MAX = 2**63 - 1
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass; True as a seed or size is always a mistake.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(
+    value: Any,
+    what: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """``value`` as a plain int, checked against ``minimum``/``maximum`` (inclusive).
+
+    Examples
+    --------
+    >>> check_int(3, "--images", minimum=1)
+    3
+    >>> check_int(True, "--images")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --images must be an integer, got True
+    """
+    if not _is_int(value):
+        raise MnistlabError(f"{what} must be an integer, got {value!r}")
+    number = int(value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        if maximum is None:
+            rule = f"be at least {minimum}"
+        elif minimum is None:
+            rule = f"be at most {maximum}"
+        else:
+            rule = f"be an integer in {minimum}..{maximum}"
+        raise MnistlabError(f"{what} must {rule}, got {number}")
+    return number
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """A seed: an integer in ``0..2**63-1`` (not a bool, not a float).
+
+    Examples
+    --------
+    >>> check_seed(0)
+    0
+    >>> check_seed(-1, "--seed")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --seed must be a non-negative integer, got -1 (seeds are ...)
+    """
+    if not _is_int(seed) or not 0 <= int(seed) <= SEED_MAX:
+        raise MnistlabError(
+            f"{what} must be a non-negative integer, got {seed!r} (seeds are 0..2**63-1)"
+        )
+    return int(seed)
+
+
+def check_positive(value: Any, what: str, *, allow_none: bool = True) -> int | None:
+    """A count of at least 1 (sizes, workers, chunk sizes, epochs); None passes if allowed.
+
+    Examples
+    --------
+    >>> check_positive(None, "--workers") is None
+    True
+    >>> check_positive(0, "--workers")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --workers must be at least 1, got 0
+    """
+    if value is None and allow_none:
+        return None
+    return check_int(value, what, minimum=1)
+
+
+def check_port(port: Any, what: str = "--port") -> int:
+    """A TCP port in ``1..65535``.
+
+    Examples
+    --------
+    >>> check_port(8765)
+    8765
+    """
+    return check_int(port, what, minimum=1, maximum=65535)
+
+
+def suggest(value: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'? known: a, b)`` for an unknown ``value``."""
+    options = [str(k) for k in known]
+    close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f" ({hint}known: {', '.join(options)})"
+
+
+def check_name(value: Any, known: Sequence[str] | Iterable[str], what: str) -> str:
+    """``value`` when it is one of ``known``, else an error with the closest known name."""
+    options = list(known)
+    if not isinstance(value, str) or value not in options:
+        raise MnistlabError(f"unknown {what} {value!r}{suggest(str(value), options)}")
+    return value
+
+
+def check_names(
+    values: Iterable[Any], known: Sequence[str] | Iterable[str], what: str
+) -> tuple[str, ...]:
+    """Every name of ``values`` checked by :func:`check_name`; duplicates are an error too."""
+    options = list(known)
+    chosen = tuple(check_name(v, options, what) for v in values)
+    seen: set[str] = set()
+    for name in chosen:
+        if name in seen:
+            raise MnistlabError(f"{what} {name!r} given twice")
+        seen.add(name)
+    return chosen
+
+
+def check_scheduler(scheduler: str | None, executor: str, what: str = "--scheduler") -> None:
+    """A Dask scheduler address only goes with the dask executor, and looks like one.
+
+    Examples
+    --------
+    >>> check_scheduler(None, "local")
+    >>> check_scheduler("tcp://10.0.0.1:8786", "local")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --scheduler tcp://10.0.0.1:8786: needs --executor dask
+    """
+    if scheduler is None:
+        return
+    if executor != "dask":
+        raise MnistlabError(f"{what} {scheduler}: needs --executor dask")
+    address = str(scheduler).strip()
+    host_port = address.split("://", 1)[-1]
+    _host, sep, port = host_port.rpartition(":")
+    if not host_port or (sep and not port.isdigit()):
+        raise MnistlabError(f"{what} {scheduler!r}: expected an address like tcp://host:8786")
+    if sep:
+        check_port(int(port), f"{what} port")
+
+
+def check_dataset(name: Any, what: str = "dataset") -> None:
+    """A registered dataset name or an existing folder (its files are checked when loaded)."""
+    import os
+
+    from mnistlab.data import registry
+
+    if isinstance(name, (str, os.PathLike)) and os.path.exists(os.fspath(name)):
+        return
+    if isinstance(name, str) and name in registry.names():
+        return
+    raise MnistlabError(
+        f"unknown {what} {str(name)!r}: not a folder, nor a registered dataset"
+        f"{suggest(str(name), registry.names())}"
+    )
+
+
+def check_corruptions(values: Iterable[str], what: str = "corruption") -> tuple[str, ...]:
+    """Registered corruption names (aliases resolve), each once."""
+    from mnistlab.corrupt import get, names
+
+    resolved = []
+    for value in values:
+        try:
+            resolved.append(get(value).name)
+        except MnistlabError:
+            check_name(value, names(), what)
+            raise
+    return check_names(resolved, resolved, what)
+
+
+def check_models(values: Iterable[str], what: str = "model") -> tuple[str, ...]:
+    """Registered model names, each once."""
+    from mnistlab.models.base import model_names
+
+    return check_names(values, model_names(), what)
+
+
+def check_study(options: Any, steps: Sequence[str] | None, known_steps: Sequence[str]) -> None:
+    """Every name and number of a study, checked before the run folder is touched.
+
+    ``options`` is a :class:`mnistlab.study.StudyOptions`. The mCE needs its baseline among
+    the models: a baseline that is not trained is an error (when the evaluate step runs),
+    never a silently missing mCE.
+    """
+    from mnistlab.corrupt.registry import resolve_compat
+    from mnistlab.parallel import EXECUTORS
+
+    if steps is not None:
+        if not steps:
+            raise MnistlabError("steps: give at least one step")
+        check_names(steps, known_steps, "study step")
+    check_dataset(options.dataset)
+    check_seed(options.seed)
+    for name in ("epochs", "train_size", "test_size", "workers"):
+        check_positive(getattr(options, name), name.replace("_", "-"))
+    if options.corruptions is not None:
+        if not options.corruptions:
+            raise MnistlabError("corruptions: give at least one name")
+        check_corruptions(options.corruptions)
+    for severity in options.severities:
+        check_int(severity, "severity", minimum=1, maximum=5)
+    if not options.models:
+        raise MnistlabError("models: give at least one model")
+    from mnistlab.workflows.study_models import check_study_models
+
+    models = check_study_models(options)  # registered names, model files, <cnn>-aug
+    check_models([options.baseline], "baseline model")
+    evaluates = steps is None or "evaluate" in steps
+    if evaluates and options.baseline not in models:
+        raise MnistlabError(
+            f"baseline {options.baseline!r} is not among the models ({', '.join(models)}): "
+            f"the mCE needs it; add it to --models or choose --baseline from them"
+        )
+    resolve_compat(options.compat)
+    check_name(options.executor, EXECUTORS, "executor")

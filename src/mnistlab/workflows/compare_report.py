@@ -1,0 +1,159 @@
+"""``compare.html`` and the delta heatmaps of :func:`mnistlab.workflows.compare.compare_runs`.
+
+Built with the report's machinery (:mod:`mnistlab.report.html`: its sections, template and
+inlined PNGs), so ``compare.html`` is one self-contained file like ``report.html``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mnistlab.workflows.compare import ComparisonResult
+
+__all__ = ["plot_delta_heatmap", "write_compare_html"]
+
+CELL_COLUMNS = (
+    "variant",
+    "accuracy_a",
+    "accuracy_b",
+    "delta",
+    "delta_lo",
+    "delta_hi",
+    "b",
+    "c",
+    "p",
+    "p_holm",
+    "significant",
+    "apfd_delta",
+)
+
+
+def _safe(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+
+
+def heatmap_name(a: str, b: str) -> str:
+    """File name of the delta heatmap of pair ``(a, b)``."""
+    return f"delta_{_safe(a)}__{_safe(b)}.png"
+
+
+def plot_delta_heatmap(cells: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
+    """Heatmap of ``delta`` (percentage points) by corruption x severity; ``*`` = significant.
+
+    ``cells`` is one pair's rows of the ``cells`` table (the clean row is left out).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mnistlab.evaluate.plots import CELL_FONT, _save
+
+    mine = cells[cells["corruption"] != "identity"]
+    grid = mine.pivot(index="corruption", columns="severity", values="delta") * 100
+    sig = mine.pivot(index="corruption", columns="severity", values="significant")
+    order = grid.mean(axis=1).sort_values().index
+    grid, sig = grid.loc[order], sig.loc[order]
+    limit = max(1.0, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.size else 1.0)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.75 * grid.shape[1], 0.9 + 0.32 * grid.shape[0]))
+    values = grid.to_numpy(dtype=np.float64)
+    marks = sig.fillna(False).to_numpy(dtype=bool)
+    im = ax.imshow(values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = float(values[i, j])
+            if not np.isnan(v):
+                star = "*" if marks[i, j] else ""
+                ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=CELL_FONT)
+    ax.set_xticks(range(grid.shape[1]), [f"s{s}" for s in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), list(grid.index), fontsize=CELL_FONT)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="accuracy difference (points)")
+    return _save(fig, path)
+
+
+def write_compare_html(
+    result: ComparisonResult, runs: Sequence[Path], *, alpha: float, level: float
+) -> dict[str, Path]:
+    """Write one heatmap per pair and ``compare.html`` into ``result.out``."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from mnistlab._atomic import write_text_atomic
+    from mnistlab.report.html import NOT_COMPUTED, Section, _attached_png
+    from mnistlab.report.leaderboard import LEADERBOARD_COLUMNS, ci_frame
+
+    out, tables = result.out, result.tables
+    files: dict[str, Path] = {}
+    pct = f"{100 * level:g} %"
+    board = Section("leaderboard", "Leaderboard")
+    board.text(
+        f"{len(result.models)} models on {len(result.variants)} variants of the same "
+        f"{result.n_samples} test images (runs: {', '.join(str(r) for r in runs)}). "
+        f"Intervals: {pct} percentile bootstrap over test images ({result.n_boot} resamples, "
+        "the same for every model)."
+    )
+    board.table(
+        ci_frame(tables["leaderboard"], list(LEADERBOARD_COLUMNS), ("model", "score")),
+        "point estimate [interval]; mCE and relative mCE in percent of the baseline "
+        f"({tables['leaderboard']['baseline'].iloc[0] or 'none'}); ECE on clean images; "
+        "APFD of each model's best label-free score, mean over variants",
+    )
+    pairs = Section("pairs", "Pairs: where the accuracy differs")
+    pairs.table(
+        tables["pairs"],
+        f"corrupted cells per pair; significant: exact McNemar test, Holm-corrected across "
+        f"the pair's cells at {alpha:g}; a_better / b_better: significant cells in favour of "
+        "model_a / model_b",
+        floatfmt="{:.4f}",
+    )
+    sections = [board, pairs]
+    if "seen_unseen" in tables:
+        seen = Section("seen-unseen", "Held-out corruption families")
+        seen.text(
+            "The MNIST-C rule: a model trained with corruptions is judged on the families it "
+            "did not see. 'seen' averages the families it trained on, 'unseen' the others; "
+            "delta is against the plain model of the same architecture (paired)."
+        )
+        seen.table(
+            ci_frame(
+                tables["seen_unseen"],
+                ["accuracy", "delta"],
+                ("augmented", "families", "model", "group", "variants"),
+            ),
+            f"mean accuracy over corruptions [{pct} interval]",
+        )
+        sections.append(seen)
+    cells = tables["cells"]
+    for key, part in cells.groupby(["model_a", "model_b"], sort=False):
+        a, b = str(key[0]), str(key[1])
+        sec = Section(f"pair-{_safe(a)}-{_safe(b)}", f"{a} vs {b}")
+        path = out / heatmap_name(a, b)
+        plot_delta_heatmap(part, path, f"{a} minus {b}")
+        files[path.name] = path
+        png = _attached_png(path)
+        if png is not None:
+            sec.image(png, f"accuracy of {a} minus {b}, points; * = significant")
+        sec.table(part[list(CELL_COLUMNS)], f"every cell of {a} vs {b}", floatfmt="{:.4f}")
+        sections.append(sec)
+    env = Environment(
+        loader=PackageLoader("mnistlab.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    html = env.get_template("report.html.j2").render(
+        title=f"mnistlab compare: {', '.join(result.models)}",
+        sections=sections,
+        not_computed=NOT_COMPUTED,
+    )
+    path = out / "compare.html"
+    write_text_atomic(path, html)
+    files["compare.html"] = path
+    return files
