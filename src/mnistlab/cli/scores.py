@@ -81,21 +81,13 @@ def score_cmd(
 
 
 def _scores_input(path: Path, methods: list[str] | None) -> pd.DataFrame:
-    """A scores table as is, or a predictions table scored with ``methods``."""
-    import pandas as pd
+    """A scores table as is, or a predictions table scored with ``methods`` (validated)."""
+    from mnistlab.scores.table import read_scores_or_preds
 
-    from mnistlab.scores.table import read_preds, score_table
-
-    if not path.is_file():
-        raise MnistlabError(f"{path}: no such table")
-    head = pd.read_csv(path, nrows=1) if path.suffix.lower() == ".csv" else None
-    cols = list(head.columns) if head is not None else pd.read_parquet(path).columns.tolist()
-    if "correct" in cols and not any(str(c).startswith(("prob_", "logit_")) for c in cols):
-        table = pd.read_csv(path) if head is not None else pd.read_parquet(path)
-        if "variant" not in table.columns:
-            table["variant"] = "clean"
-        return table
-    return score_table(read_preds(str(path)), methods)
+    table = read_scores_or_preds(path, methods)
+    if "variant" not in table.columns:
+        table["variant"] = "clean"
+    return table
 
 
 @app.command("prioritize")
@@ -368,7 +360,6 @@ def hardness_cmd(
 ) -> None:
     """What makes samples hard: histograms, per-class tables, image grids, morphometrics,
     corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table)."""
-    import pandas as pd
 
     from mnistlab.scores.analysis import analyze_run, analyze_table
     from mnistlab.scores.table import TABLE_METHODS, read_preds, score_table
@@ -389,11 +380,9 @@ def hardness_cmd(
         )
         morpho_table = None
         if morpho is not None:
-            if not morpho.is_file():
-                raise MnistlabError(f"--morpho: {morpho}: no such file")
-            morpho_table = (
-                pd.read_csv(morpho) if morpho.suffix.lower() == ".csv" else pd.read_parquet(morpho)
-            )
+            from mnistlab.scores.checks import read_table_file
+
+            morpho_table = read_table_file(morpho, "--morpho morphometrics table")
         paths = analyze_table(table, out, score=score, morpho=morpho_table, per_class=per_class)
     for key, path in paths.items():
         typer.echo(f"{key:16s} {path}")
