@@ -49,6 +49,8 @@ lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts docs/conf.py docs/_ext
 	$(VENV)/bin/ruff format --check src tests benchmarks examples scripts docs/conf.py docs/_ext
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_private_imports.py
 
 format: install
 	$(VENV)/bin/ruff format src tests benchmarks examples

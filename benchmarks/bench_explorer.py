@@ -67,7 +67,7 @@ def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
     import httpx
 
     from mnistlab.data import load
-    from mnistlab.report.demo import make_demo_run
+    from mnistlab.workflows.demo import make_demo_run
 
     ds = load("fashion-mnist", split="test", download=False)
     corruptions = _register()[:3]
@@ -80,7 +80,6 @@ def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
         ds.class_names,
         variants=variants,
         embeddings=("pca",),
-        active_learning=False,
     )
     rows = n * len(variants)
     print(
@@ -142,7 +141,7 @@ def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
 def bench_report(tmp: Path, n: int, n_corruptions: int) -> None:
     from mnistlab.data import load
     from mnistlab.report import write_report
-    from mnistlab.report.demo import make_demo_run
+    from mnistlab.workflows.demo import make_demo_run
 
     ds = load("fashion-mnist", split="test", download=False)
     corruptions = _register()[:n_corruptions]
@@ -155,7 +154,6 @@ def bench_report(tmp: Path, n: int, n_corruptions: int) -> None:
         ds.class_names,
         variants=variants,
         embeddings=("pca",),
-        active_learning=True,
     )
     built = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -21,7 +21,7 @@ Sections (``--sections``, default all):
 ``load``
     CNN training images/s idle and beside four busy single-thread processes
     (``python -c 'while True: pass'``), for the previous set-up (every core, OpenMP's
-    default spinning waits) and the current one (:mod:`mnistlab.models._threads`); a fair
+    default spinning waits) and the current one (:mod:`mnistlab.threads`); a fair
     share on 2 cores is 2 threads in 6 = 33 % of idle.
 
 Published references (Fashion-MNIST benchmark, scikit-learn, best config of each family):
@@ -177,7 +177,7 @@ def _predict_paths(model, test, repeats: int) -> dict[str, float]:
 
     vd = VariantData("fog-s3", test, np.full(len(test), "fog"), np.full(len(test), 3, np.int64))
 
-    def old_path():  # PyTorch float32, a pandas frame with string columns, then Arrow
+    def old_path(model=model):  # PyTorch float32, a pandas frame with string columns, Arrow
         logits = model.torch_logits(test.images)
         probs = softmax(logits)
         cols = {
@@ -206,7 +206,16 @@ def _predict_paths(model, test, repeats: int) -> dict[str, float]:
                 out.append(model.net(model._tensor(test.images[start : start + 1000])).float())
         return torch.cat(out).numpy()
 
+    # The study's path when the issue was filed also ran the former default network (conv,
+    # BatchNorm, ReLU, pool; 4x the BatchNorm/ReLU work): the same weights in that order.
+    from mnistlab.models.cnn import LEGACY_CNN_BLOCK, TorchModel, build_cnn
+
+    former = build_cnn(model.num_classes, model.image_size, LEGACY_CNN_BLOCK)
+    former.load_state_dict(model.net.state_dict())
+    former = former.eval().to(memory_format=torch.channels_last)
+    former_model = TorchModel(former, "cnn", "cnn", model.class_names, {})
     new_path()  # the in-memory ONNX export and session, once per model
+    former_s, _ = _best(lambda: old_path(former_model), repeats)
     old_s, old_t = _best(old_path, repeats)
     new_s, new_t = _best(new_path, repeats)
     bf_s, bf_logits = _best(bf16, repeats)
@@ -218,6 +227,8 @@ def _predict_paths(model, test, repeats: int) -> dict[str, float]:
         "old_images_per_s": n / old_s,
         "new_images_per_s": n / new_s,
         "ratio": old_s / new_s,
+        "former_network_images_per_s": n / former_s,
+        "ratio_to_former_network": former_s / new_s,
         "bf16_images_per_s": n / bf_s,
         "onnx_same_argmax": float(np.mean(onnx_p.argmax(1) == ref.argmax(1))),
         "onnx_max_prob_diff": float(np.abs(onnx_p - ref).max()),
@@ -231,6 +242,9 @@ def _predict_paths(model, test, repeats: int) -> dict[str, float]:
         f" string frame) {out['old_images_per_s']:.0f} img/s, now (onnxruntime + Arrow arrays) "
         f"{out['new_images_per_s']:.0f} img/s: x{out['ratio']:.2f}; torch bf16 "
         f"{out['bf16_images_per_s']:.0f} img/s\n"
+        f"  the path when the issue was filed (the former network, torch fp32 + string frame) "
+        f"{out['former_network_images_per_s']:.0f} img/s: now x{out['ratio_to_former_network']:.2f}"
+        f" (target 2.5x)\n"
         f"  agreement with torch fp32: onnx argmax {100 * out['onnx_same_argmax']:.2f} %, max "
         f"|p diff| {out['onnx_max_prob_diff']:.1e}; bf16 argmax "
         f"{100 * out['bf16_same_argmax']:.2f} %, max |p diff| {out['bf16_max_prob_diff']:.1e}"
@@ -247,7 +261,7 @@ if sys.argv[1] == "old":
     import os
     threads = os.cpu_count()
 else:
-    threads = None  # mnistlab.models._threads decides
+    threads = None  # mnistlab.threads decides
 from mnistlab.data import load
 from mnistlab.models import train
 ds = load("fashion-mnist", "train")[: int(sys.argv[2])]

@@ -8,7 +8,7 @@
    random stays near 0.5.
    This is the covariate-shift setting (the model never saw a corruption); a fault rate f
    caps APFD at 1 - f/2 for any score, which is printed next to the result.
-4. ``--protocol``: the Fashion-MNIST-C protocol (:mod:`mnistlab.scores.fmnist_c`): the same
+4. ``--protocol``: the Fashion-MNIST-C protocol (:mod:`mnistlab.workflows.fmnist_c`): the same
    CNN recipe trained on the corrupted train split, ranking the corrupted test split (one
    corruption drawn per image, as in the release), next to the clean-trained model.
 5. One-shot active learning (Weiss & Tonella) over ``--seeds`` seeds on a pool that mixes the
@@ -36,6 +36,7 @@ from mnistlab.data import load
 from mnistlab.scores import active
 from mnistlab.scores.table import prioritization_table, score_table
 from mnistlab.scores.uncertainty import SCORES
+from mnistlab.workflows.active import make_trainer
 
 
 def _model(args: argparse.Namespace, train: Any) -> Any:
@@ -86,7 +87,7 @@ def _preds(model: Any, variants: dict[str, np.ndarray], labels: np.ndarray) -> p
 def _protocol(args: argparse.Namespace, model: Any, train: Any, test: Any, n: int) -> None:
     import tempfile
 
-    from mnistlab.scores.fmnist_c import FOLDER, fmnist_c_prioritization
+    from mnistlab.workflows.fmnist_c import FOLDER, fmnist_c_prioritization
 
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-protocol-"))
     t0 = time.perf_counter()
@@ -222,8 +223,7 @@ def main() -> None:
             methods=("gini", "entropy"),
             budget=min(args.budget, n // 2),
             seeds=tuple(range(args.seeds)),
-            trainer=args.al_model,
-            epochs=args.al_epochs,
+            trainer=make_trainer(args.al_model, args.al_epochs),
             train_subset=args.al_train_subset,
         )
         summary = active.summarize(one)

@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_scale.py [--quick] [--corruption motion_blur]``
 
 Two jobs on real Fashion-MNIST / MNIST test images, each cut into chunks by
-:func:`mnistlab.parallel.run_chunked`:
+:func:`mnistlab.parallel.map_chunks`:
 
 * a corruption job (``--corruption``, severity 3), and
 * a morphometry job (:func:`mnistlab.morpho.measure`, when that module is installed).
@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 
-def _corrupt_chunk(start: int, stop: int, images: np.ndarray, name: str) -> np.ndarray:
+def _corrupt_chunk(images: np.ndarray, ids: np.ndarray, name: str) -> np.ndarray:
     from mnistlab.corrupt import corrupt
 
-    return corrupt(images, name, severity=3, seed=0, sample_ids=np.arange(start, stop))
+    return corrupt(images, name, severity=3, seed=0, sample_ids=ids)
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from mnistlab.data import load
-    from mnistlab.parallel import default_workers, run_chunked
+    from mnistlab.parallel import Execution, default_workers, map_chunks
 
     workers = sorted({1, min(2, default_workers())})
     n_corrupt = 2000 if args.quick else 10000
@@ -90,14 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cores available: {default_workers()}; load average {os.getloadavg()[0]:.1f}")
 
     def corrupt_job(executor: str, w: int) -> Any:
-        return run_chunked(
+        return map_chunks(
             _corrupt_chunk,
             len(images),
-            args.chunk_size,
-            arrays=(images,),
+            Execution(executor, w, chunk_size=args.chunk_size),
+            arrays=(images, np.arange(len(images))),
             args=(args.corruption,),
-            executor=executor,
-            workers=w,
         )
 
     bench_job(

@@ -23,7 +23,7 @@ from mnistlab.models import train
 from mnistlab.models.predict import predict_table
 from mnistlab.morpho import measure
 from mnistlab.scores import prioritization_table, score_table
-from mnistlab.scores.analysis import analyze_table
+from mnistlab.workflows.hardness import analyze_table
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--quick", action="store_true", help="small subsets, one short epoch")

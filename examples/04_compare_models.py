@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnistlab.report.leaderboard import ci_frame
-from mnistlab.study import StudyOptions, run_study
+from mnistlab.workflows.study import StudyOptions, run_study
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--quick", action="store_true", help="small subsets, two short epochs")

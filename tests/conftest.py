@@ -155,7 +155,7 @@ def fixture_corruptions() -> Iterator[list[str]]:
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory, fashion_test, fixture_corruptions) -> Path:
     """A realistic run: 300 real test images, clean + 2 corruptions x 2 severities, all tables."""
-    from mnistlab.report.demo import make_demo_run
+    from mnistlab.workflows.demo import make_demo_run
 
     variants = ["clean"] + [f"{c}-s{s}" for c in fixture_corruptions for s in (1, 3)]
     out = tmp_path_factory.mktemp("run") / "demo"

@@ -190,3 +190,23 @@ def test_a_pool_started_from_a_thread_outlives_the_thread() -> None:
         again = map_tasks(_pid, [(3,), (4,)])
         assert job.pools_started == 1
     assert [x for x, _ in got[0]] == [1, 2] and [x for x, _ in again] == [3, 4]
+
+
+def test_resolve_execution_overrides_only_the_given_settings() -> None:
+    from mnistlab.errors import MnistlabError
+    from mnistlab.execution import Execution, resolve_execution
+
+    base = Execution("serial", workers=3, chunk_size=7, progress=True)
+    assert resolve_execution(base) is base
+    job = resolve_execution(base, workers=2, checkpoint=True)
+    assert (job.executor, job.workers, job.chunk_size, job.checkpoint, job.progress) == (
+        "serial",
+        2,
+        7,
+        True,
+        True,
+    )
+    assert job._pools is base._pools  # the same job: one pool
+    assert resolve_execution().executor == "local"
+    with pytest.raises(MnistlabError, match="unknown executor 'threads'"):
+        resolve_execution(base, executor="threads")

@@ -17,12 +17,13 @@ from mnistlab._atomic import atomic_path
 from mnistlab.errors import MnistlabError
 from mnistlab.parallel import (
     ChunkError,
+    Execution,
     checkpoint_dir_for,
     chunk_bounds,
     iter_tasks,
+    map_chunks,
     map_tasks,
     remove_checkpoints,
-    run_chunked,
 )
 
 # Cheap ones (a first call of some corruptions builds kernels for seconds in every process).
@@ -44,14 +45,15 @@ def _square(x: int) -> int:
     return x * x
 
 
-def _corrupt_chunk(start: int, stop: int, images: np.ndarray, name: str, seed: int) -> np.ndarray:
+def _corrupt_chunk(images: np.ndarray, ids: np.ndarray, name: str, seed: int) -> np.ndarray:
     from mnistlab.corrupt import corrupt
 
-    return corrupt(images, name, severity=3, seed=seed, sample_ids=np.arange(start, stop))
+    return corrupt(images, name, severity=3, seed=seed, sample_ids=ids)
 
 
-def _counted(start: int, stop: int, x: np.ndarray, counter: str) -> np.ndarray:
+def _counted(ids: np.ndarray, x: np.ndarray, counter: str) -> np.ndarray:
     """Record each call in ``counter``; fail as ``fail.txt`` beside it says ("20 exit")."""
+    start = int(ids[0])
     control = Path(counter).with_name("fail.txt")
     if control.is_file():
         fail_at, mode = control.read_text().split()
@@ -73,19 +75,18 @@ def _calls(counter: Path) -> dict[int, int]:
 
 
 def _job(out: Path, x: np.ndarray, counter: Path, fail_at: int, mode: str, **kw: Any) -> None:
-    """How a command uses run_chunked: final output written only after every chunk."""
+    """How a command uses map_chunks: final output written only after every chunk."""
     control = counter.with_name("fail.txt")
     control.write_text(f"{fail_at} {mode}")
     ckpt = checkpoint_dir_for(out)
-    parts = run_chunked(
+    parts = map_chunks(
         _counted,
         len(x),
-        10,
-        arrays=(x,),
+        Execution(chunk_size=10, **kw),
+        arrays=(np.arange(len(x)), x),
         args=(str(counter),),
         checkpoint_dir=ckpt,
         job_key={"job": "double", "n": len(x)},
-        **kw,
     )
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.save(fh, np.concatenate(parts))
@@ -119,10 +120,14 @@ def test_bad_parameters_name_the_value(tmp_path: Path) -> None:
         map_tasks(_square, [(1,)], workers=0)
     with pytest.raises(MnistlabError, match="labels has 1 entries for 2 tasks"):
         map_tasks(_square, [(1,), (2,)], labels=["a"])
-    with pytest.raises(MnistlabError, match=r"arrays\[0\] has 3 rows, expected n=4"):
-        run_chunked(_counted, 4, 2, arrays=(np.zeros(3),))
-    with pytest.raises(MnistlabError, match="n must be"):
-        run_chunked(_counted, -1, 2)
+    with pytest.raises(MnistlabError, match=r"arrays\[0\] has 3 rows, expected n_items=4"):
+        map_chunks(_counted, 4, arrays=(np.zeros(3),))
+    with pytest.raises(MnistlabError, match="n_items must be"):
+        map_chunks(_counted, -1)
+    with pytest.raises(MnistlabError, match="chunk_size must be at least 1, got 0"):
+        Execution(chunk_size=0)
+    with pytest.raises(MnistlabError, match="'threads'"):
+        Execution("threads")
     with (
         pytest.raises(MnistlabError, match="workers must be at least 1"),
         parallel.dask_session(workers=0),
@@ -135,8 +140,12 @@ def test_chunked_corruption_equals_one_call(fashion_small: np.ndarray) -> None:
 
     for name in _corruptions():
         whole = corrupt(fashion_small, name, severity=3, seed=7)
-        parts = run_chunked(
-            _corrupt_chunk, 100, 30, arrays=(fashion_small,), args=(name, 7), workers=2
+        parts = map_chunks(
+            _corrupt_chunk,
+            100,
+            Execution(workers=2, chunk_size=30),
+            arrays=(fashion_small, np.arange(100)),
+            args=(name, 7),
         )
         assert np.array_equal(np.concatenate(parts), whole)
 
@@ -220,7 +229,7 @@ def test_task_error_is_one_line_mnistlab_error(tmp_path: Path) -> None:
     counter = tmp_path / "calls"
     counter.with_name("fail.txt").write_text("0 raise")
     with pytest.raises(ChunkError) as info:
-        map_tasks(_counted, [(0, 1, np.zeros(1), str(counter))], executor="serial")
+        map_tasks(_counted, [(np.arange(1), np.zeros(1), str(counter))], executor="serial")
     assert isinstance(info.value, MnistlabError)
     assert str(info.value) == "chunk 0 of 1 failed: ValueError: bad chunk at 0"
     assert isinstance(info.value.__cause__, ValueError)
@@ -243,14 +252,16 @@ def cluster() -> Any:
 
     # Dask workers unpickle the task functions: send this test module's by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    with dask.config.set(
-        {
-            "distributed.scheduler.allowed-failures": 1,
-            "distributed.scheduler.worker-saturation": 1.0,
-        }
-    ):
+    from mnistlab.parallel.dask_backend import cluster_config, worker_env
+
+    # mnistlab's cluster settings (no worker environment leaking into this process).
+    with dask.config.set({**cluster_config(), "distributed.scheduler.allowed-failures": 1}):
         lc = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            env=worker_env(),
+            dashboard_address="127.0.0.1:0",
         )
     yield lc
     lc.close()
@@ -379,3 +390,56 @@ def test_unpicklable_args_still_checkpoint_and_errors_keep_their_line(tmp_path: 
     assert len(list(ckpt.glob("task-*.pkl"))) == 1
     with pytest.raises(ChunkError, match=r"^chunk 1 of 2 \(b\) failed: image 1 is empty$"):
         map_tasks(_bad_input, [(0,), (1,)], executor="serial", labels=["a", "b"])
+
+
+def test_map_chunks_lazy_gives_the_same_results_in_order() -> None:
+    x = np.arange(23)
+    job = Execution(workers=2, chunk_size=5)
+    lazy = map_chunks(_double, len(x), job, arrays=(x,), lazy=True)
+    assert not isinstance(lazy, list)
+    assert [len(p) for p in lazy] == [5, 5, 5, 5, 3]
+    parts = map_chunks(_double, len(x), job, arrays=(x,))
+    assert np.array_equal(np.concatenate(parts), x * 2)
+    assert map_chunks(_double, 0, job, arrays=(x[:0],)) == []
+
+
+def test_map_chunks_names_the_chunk_with_the_label() -> None:
+    with pytest.raises(ChunkError, match=r"chunk 1 of 2 \(test samples 2\.\.3\) failed"):
+        map_chunks(
+            _fail_second,
+            4,
+            Execution("serial"),
+            arrays=(np.arange(4),),
+            chunk_size=2,
+            label="test samples",
+        )
+
+
+def _double(x: np.ndarray) -> np.ndarray:
+    return x * 2
+
+
+def _fail_second(ids: np.ndarray) -> int:
+    if ids[0] == 2:
+        raise ValueError("second chunk")
+    return int(ids[0])
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_leaves_this_process_environment_alone() -> None:
+    """distributed sets its workers' OMP_NUM_THREADS=1 in the parent's os.environ; left
+    there, training after a dask job would run on one thread and give other numbers."""
+    pytest.importorskip("distributed")
+    from mnistlab.parallel import local_cluster
+
+    before = dict(os.environ)
+    cluster = local_cluster(1)
+    try:
+        assert dict(os.environ) == before
+        from distributed import Client
+
+        with Client(cluster) as client:  # the workers still get one thread each
+            env = client.submit(lambda: os.environ.get("OMP_NUM_THREADS")).result()
+        assert env == "1"
+    finally:
+        cluster.close()

@@ -38,19 +38,35 @@ def test_manifest_steps_and_tables(tmp_path):
         run.read_manifest(tmp_path)
 
 
-def test_variant_images_regenerate_the_corruption(tmp_path, fashion_small):
-    from mnistlab.corrupt import corrupt
+def test_run_layout_names_every_path(tmp_path):
+    lay = run.RunLayout(tmp_path)
+    assert lay.manifest == tmp_path / "manifest.json"
+    assert lay.test_images == tmp_path / "data" / "test_images.npy"
+    assert lay.preds("cnn") == tmp_path / "preds" / "cnn.parquet"
+    assert lay.scores("logreg") == tmp_path / "scores" / "logreg.parquet"
+    assert lay.embeddings("cnn") == tmp_path / "embeddings" / "cnn.parquet"
+    assert lay.prioritization("cnn") == tmp_path / "hardness" / "cnn" / "prioritization.csv"
+    assert lay.eval_table("mce") == tmp_path / "eval" / "mce.csv"
+    assert lay.eval_heatmap("cnn") == tmp_path / "eval" / "heatmap_cnn.png"
+    assert lay.morpho == tmp_path / "morpho.parquet"
+    assert lay.report == tmp_path / "report.html"
+    assert lay.fmnist_c == tmp_path / "fmnist-c"
+    assert lay.models_with_preds() == []
+    for name in ("logreg", "cnn", "a"):
+        run.write_table(tmp_path, f"preds/{name}", pd.DataFrame({"x": [1]}))
+    assert lay.models_with_preds() == ["cnn", "a", "logreg"]
+    # the written table is where the layout says
+    assert run.read_table(tmp_path, "preds/a").shape == (1, 1)
 
+
+def test_corruption_params_come_from_the_manifest(tmp_path):
+    assert run.corruption_params(tmp_path) == {"seed": 0, "compat": None}
+    run.update_manifest(tmp_path, seed=7, compat="mnist-c")
+    assert run.corruption_params(tmp_path) == {"seed": 7, "compat": "mnist-c"}
+
+
+def test_clean_split_missing_is_a_clear_error(tmp_path):
     with pytest.raises(MnistlabError, match="missing"):
         run.clean_images(tmp_path)
     with pytest.raises(MnistlabError, match="missing"):
         run.clean_labels(tmp_path)
-    (tmp_path / "data").mkdir()
-    np.save(tmp_path / "data" / "test_images.npy", fashion_small)
-    np.save(tmp_path / "data" / "test_labels.npy", np.zeros(100, np.int64))
-    run.update_manifest(tmp_path, seed=5)
-    ids = np.array([7, 3, 50])
-    np.testing.assert_array_equal(run.variant_images(tmp_path, "clean", ids), fashion_small[ids])
-    full = corrupt(fashion_small, "gaussian_noise", severity=2, seed=5)
-    np.testing.assert_array_equal(run.variant_images(tmp_path, "gaussian_noise-s2", ids), full[ids])
-    assert run.clean_labels(tmp_path).shape == (100,)

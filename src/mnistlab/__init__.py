@@ -7,7 +7,7 @@ domain modules (``mnistlab.data``, ``mnistlab.corrupt``, ``mnistlab.morpho``, ..
 import os as _os
 
 # Idle OpenMP threads (PyTorch, MKL) sleep instead of spinning: on a machine shared with other
-# busy processes, spinning threads starve their own partners (mnistlab.models._threads). Read
+# busy processes, spinning threads starve their own partners (mnistlab.threads). Read
 # when OpenMP starts, so it is set before anything imports torch; an explicit value wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

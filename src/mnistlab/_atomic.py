@@ -18,7 +18,7 @@ import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mnistlab._output import check_replace, inside_run, write_marker
@@ -171,31 +171,48 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
     ...     np.save(tmp, array)
     """
     final = Path(path)
+
+    def make() -> Path:
+        fd, name = tempfile.mkstemp(
+            prefix=_part_prefix(final), suffix=suffix + ".part", dir=final.parent
+        )
+        os.close(fd)
+        return Path(name)
+
+    def drop(tmp: Path) -> None:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+    with _staged(final, make, 0o666, drop) as tmp:
+        yield tmp
+        if final.is_dir() and not final.is_symlink():
+            raise MnistlabError(f"{final}: is a folder, not replaced by a file")
+        os.replace(tmp, final)
+
+
+@contextlib.contextmanager
+def _staged(
+    final: Path, make: Callable[[], Path], mode: int, drop: Callable[[Path], None]
+) -> Iterator[Path]:
+    """The temporary sibling of ``final`` (``make``), removed (``drop``) unless the block
+    ends well; errors of the block name ``final``."""
     _make_parent(final)
     with _write_errors(final):
         remove_stale_parts(final)
     tmp: Path | None = None
     _TARGETS.add(final)
     try:
-        # Inside the try: an interrupt right after the temporary file exists still removes it.
+        # Inside the try: an interrupt right after the temporary exists still removes it.
         with _write_errors(final):
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=_part_prefix(final), suffix=suffix + ".part", dir=final.parent
-            )
-            tmp = Path(tmp_name)
+            tmp = make()
             _LIVE.add(tmp)
-            os.close(fd)
         with _write_errors(final, tmp):
-            os.chmod(tmp, 0o666 & ~_UMASK)
+            os.chmod(tmp, mode & ~_UMASK)
             yield tmp
-            if final.is_dir() and not final.is_symlink():
-                raise MnistlabError(f"{final}: is a folder, not replaced by a file")
-            os.replace(tmp, final)
-            _LIVE.discard(tmp)
+        _LIVE.discard(tmp)
     except BaseException:
         if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            drop(tmp)
             _LIVE.discard(tmp)
         raise
     finally:
@@ -273,30 +290,17 @@ def atomic_dir(
     final = Path(path)
     if not inside_run(final):
         check_replace(final, kind, overwrite=overwrite, what="")
-    _make_parent(final)
-    with _write_errors(final):
-        remove_stale_parts(final)
-    tmp: Path | None = None
-    _TARGETS.add(final)
-    try:
-        with _write_errors(final):
-            tmp = Path(
-                tempfile.mkdtemp(prefix=_part_prefix(final), suffix=".part", dir=final.parent)
-            )
-            _LIVE.add(tmp)
-        with _write_errors(final, tmp):
-            os.chmod(tmp, 0o777 & ~_UMASK)
-            yield tmp
-            write_marker(tmp, kind or "output")
-            _replace_dir(tmp, final)
-            _LIVE.discard(tmp)
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-            _LIVE.discard(tmp)
-        raise
-    finally:
-        _TARGETS.discard(final)
+
+    def make() -> Path:
+        return Path(tempfile.mkdtemp(prefix=_part_prefix(final), suffix=".part", dir=final.parent))
+
+    def drop(tmp: Path) -> None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    with _staged(final, make, 0o777, drop) as tmp:
+        yield tmp
+        write_marker(tmp, kind or "output")
+        _replace_dir(tmp, final)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mnistlab._atomic import atomic_path
 
-__all__ = ["checkpoint_dir_for", "remove_checkpoints"]
+__all__ = ["TaskStore", "checkpoint_dir_for", "job_hash", "remove_checkpoints"]
 
 _TASK_PREFIX = "task-"
 _TASK_SUFFIX = ".pkl"
@@ -49,7 +49,14 @@ def remove_checkpoints(checkpoint_dir: str | os.PathLike[str]) -> None:
         root.rmdir()
 
 
-def _job_hash(job_key: Any, fn: Callable[..., Any]) -> str:
+def job_hash(job_key: Any, fn: Callable[..., Any]) -> str:
+    """Twelve hex digits naming a job: the function's qualified name and the caller's key.
+
+    Examples
+    --------
+    >>> job_hash({"seed": 0}, len) == job_hash({"seed": 0}, len) != job_hash({"seed": 1}, len)
+    True
+    """
     name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
     text = json.dumps([name, job_key], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
@@ -69,8 +76,19 @@ def _args_digest(args: tuple[Any, ...]) -> str:
     return digest.hexdigest()
 
 
-class _Store:
-    """One pickle file per finished task in ``root``."""
+class TaskStore:
+    """One pickle file per finished task of a job in ``root``.
+
+    A task's file name holds its index, the job's :func:`job_hash` and a digest of the
+    task's arguments, so another job, or the same job on other inputs, never reuses it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = TaskStore(Path(tempfile.mkdtemp()), "job", [(1,), (2,)])
+    >>> store.save(0, "done"); store.has(0), store.load(0), store.count()
+    (True, (True, 'done'), 1)
+    """
 
     def __init__(self, root: Path, job: str, tasks: Sequence[tuple[Any, ...]]) -> None:
         self.root = root

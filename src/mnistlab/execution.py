@@ -49,11 +49,22 @@ from typing import Any
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["EXECUTORS", "Execution", "current_execution", "default_workers", "execution"]
+__all__ = [
+    "EXECUTORS",
+    "Execution",
+    "TaskFailed",
+    "check_workers",
+    "current_execution",
+    "default_workers",
+    "describe_error",
+    "execution",
+    "resolve_execution",
+    "run_local",
+]
 
 EXECUTORS = ("serial", "local", "dask")
 #: Thread counts of the libraries a worker may load later (read when they initialise).
-_THREAD_ENV = (
+THREAD_ENV = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -81,8 +92,21 @@ def check_workers(workers: int | None) -> None:
         raise MnistlabError(f"workers must be at least 1, got {workers}")
 
 
-class _TaskFailed(Exception):
-    """Internal: raised by a backend once it has handed back every finished result."""
+class TaskFailed(Exception):
+    """Raised by an executor backend once it has handed back every finished result.
+
+    :func:`mnistlab.parallel.iter_tasks` turns it into a
+    :class:`~mnistlab.parallel.ChunkError` naming the task.
+
+    Attributes
+    ----------
+    index : int
+        Position of the failed task.
+    reason : str
+        One line saying why (see :func:`describe_error`).
+    cause : BaseException or None
+        The task's exception.
+    """
 
     def __init__(self, index: int, reason: str, cause: BaseException | None) -> None:
         super().__init__(reason)
@@ -91,7 +115,17 @@ class _TaskFailed(Exception):
         self.cause = cause
 
 
-def _reason(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """One line naming an exception: its message's first line, with its type unless it is
+    a :class:`~mnistlab.errors.MnistlabError`.
+
+    Examples
+    --------
+    >>> describe_error(ValueError("bad value\\nmore"))
+    'ValueError: bad value'
+    >>> describe_error(MnistlabError("seed must be an integer"))
+    'seed must be an integer'
+    """
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     if isinstance(exc, MnistlabError):
@@ -135,7 +169,7 @@ def _die_with_parent(parent: int, use_prctl: bool) -> None:
 
 def _one_thread() -> None:
     """One compute thread per worker: ``n`` workers use ``n`` cores, never more."""
-    for name in _THREAD_ENV:
+    for name in THREAD_ENV:
         os.environ[name] = "1"
     with contextlib.suppress(ImportError):
         from threadpoolctl import threadpool_limits
@@ -262,6 +296,17 @@ class Execution:
     progress: bool = False
     _pools: _Pools = field(default_factory=_Pools, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise MnistlabError(
+                f"unknown executor {self.executor!r} (choose from: {', '.join(EXECUTORS)})"
+            )
+        check_workers(self.workers)
+        if self.chunk_size is not None and (
+            isinstance(self.chunk_size, bool) or self.chunk_size < 1
+        ):
+            raise MnistlabError(f"chunk_size must be at least 1, got {self.chunk_size}")
+
     @property
     def n_workers(self) -> int:
         """Worker processes: ``workers``, or all cores."""
@@ -277,27 +322,54 @@ class Execution:
         on first use and reused until the job ends."""
         return self._pools.get(n_workers or self.n_workers)
 
-    def map(self, fn: Callable[..., Any], tasks: Any, **kwargs: Any) -> list[Any]:
-        """:func:`mnistlab.parallel.map_tasks` with this job's executor and workers."""
-        return list(self.submit(fn, tasks, **kwargs))
-
-    def submit(self, fn: Callable[..., Any], tasks: Any, **kwargs: Any) -> Iterator[Any]:
-        """Submit the tasks now; iterate over the result for them, in task order.
-
-        The workers compute while the caller does something else (writes the previous
-        step's output, say).
-        """
-        from mnistlab.parallel import iter_tasks
-
-        kwargs.setdefault("executor", self.executor)
-        kwargs.setdefault("workers", self.workers)
-        kwargs.setdefault("scheduler", self.scheduler)
-        kwargs.setdefault("progress", self.progress)
-        return iter_tasks(fn, tasks, **kwargs)
-
     def close(self, kill: bool = False) -> None:
         """Stop the workers (``kill``: at once, without waiting for running tasks)."""
         self._pools.close(kill)
+
+
+def resolve_execution(
+    execution: Execution | None = None,
+    *,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    checkpoint: bool | None = None,
+    progress: bool | None = None,
+) -> Execution:
+    """The execution a heavy function runs with: ``execution`` (default: :class:`Execution`'s
+    defaults), with every setting given here (not None) replacing its own.
+
+    Heavy functions take one ``execution`` value; their separate keywords (``workers=2``,
+    ``executor="serial"``...) are shortcuts resolved here. The result shares the pools of
+    ``execution``.
+
+    Examples
+    --------
+    >>> job = resolve_execution(Execution("serial", workers=2), chunk_size=100)
+    >>> job.executor, job.workers, job.chunk_size
+    ('serial', 2, 100)
+    >>> resolve_execution(workers=0)
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: workers must be at least 1, got 0
+    """
+    import dataclasses
+
+    base = Execution() if execution is None else execution
+    given: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "executor": executor,
+            "workers": workers,
+            "scheduler": scheduler,
+            "chunk_size": chunk_size,
+            "checkpoint": checkpoint,
+            "progress": progress,
+        }.items()
+        if v is not None
+    }
+    return dataclasses.replace(base, **given) if given else base
 
 
 _STACK: list[Execution] = []
@@ -330,9 +402,6 @@ def execution(
     ...     for name in corruptions:
     ...         parts = map_tasks(corrupt_chunk, tasks(name))  # the same two processes
     """
-    if executor not in EXECUTORS:
-        raise MnistlabError(f"unknown executor {executor!r} (choose from: {', '.join(EXECUTORS)})")
-    check_workers(workers)
     outer = current_execution()
     job = Execution(executor, workers, scheduler, chunk_size, checkpoint, progress)
     if outer is not None:
@@ -358,12 +427,13 @@ Items = list[tuple[int, tuple[Any, ...]]]
 
 
 def run_local(
-    fn: Callable[..., Any], items: Items, n_workers: int
+    fn: Callable[..., Any], items: Items, n_workers: int, scheduler: str | None = None
 ) -> Generator[tuple[int, Any], None, None]:
     """Backend of the ``local`` executor: ``(index, result)`` in completion order.
 
     In an :func:`execution` block the tasks go to the job's pool, submitted now; otherwise
     a pool of ``min(n_workers, len(items))`` processes serves this call alone.
+    ``scheduler`` is not used (every backend takes it).
     """
     job = current_execution()
     if job is None:
@@ -379,7 +449,7 @@ def _private(
     try:
         yield from _drain(pools, *_submit(pools, fn, items, min(n_workers, len(items))))
     except BaseException as exc:
-        killed = not isinstance(exc, _TaskFailed)  # interrupted, or the consumer stopped
+        killed = not isinstance(exc, TaskFailed)  # interrupted, or the consumer stopped
         pools.close(kill=killed)
         raise
     finally:
@@ -436,8 +506,8 @@ def _drain(
             left = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
             index = left[0] if left else futures[failed]
             reason = "its worker process died (killed, crashed or out of memory)"
-            raise _TaskFailed(index, reason, exc)
-        raise _TaskFailed(futures[failed], _reason(exc), exc)
+            raise TaskFailed(index, reason, exc)
+        raise TaskFailed(futures[failed], describe_error(exc), exc)
     finally:
         for fut in futures:  # the consumer stopped early: drop what has not started
             fut.cancel()

@@ -1,4 +1,4 @@
-"""The run directory: where ``mnistlab study`` leaves its tables, plots and report.
+"""The run-directory contract: every path and table name of a ``mnistlab study`` run.
 
 Layout (every file written atomically; a step is "done" only once its outputs exist)::
 
@@ -9,16 +9,25 @@ Layout (every file written atomically; a step is "done" only once its outputs ex
       models/<model>/            saved models (see mnistlab.models)
       preds/<model>.parquet      predictions table, one row per (variant, sample_id)
       scores/<model>.parquet     hardness scores, keyed by (variant, sample_id)
-      eval/                      robustness tables (CSV, Markdown) and plots (PNG)
-      hardness/                  hard-sample analyses (tables, PNG grids and plots)
+      eval/                      robustness tables <name>.csv/.md, summary.md,
+                                 heatmap_<model>.png, reliability_<model>.png
+      hardness/<model>/          prioritization.csv (APFD, AUROC ... per variant x score), grids
       morpho.parquet             morphometrics of the clean test images (sample_id + columns)
       embeddings/<model>.parquet 2-D embeddings of the model's features
+      compare/                   leaderboard with CIs, paired tests
+      label_issues/<model>.csv   label issues of the run (optional)
+      fmnist-c/                  the Fashion-MNIST-C protocol (optional)
       active_learning/           active-learning tables and plots (optional)
       report.html                the self-contained report
 
-Variants are named ``"clean"`` (corruption ``"identity"``, severity 0) or
-``"<corruption>-s<severity>"``; their images are not stored: :func:`variant_images`
-regenerates them exactly from the clean images, the run's seed and the sample ids.
+:class:`RunLayout` names each of them (``RunLayout(run).preds("cnn")``); readers (study,
+report, explorer, export) take paths from it, never by matching file names.
+
+Variant vocabulary (one word per concept, :mod:`mnistlab.corrupt.variants`): ``"identity"`` is
+the *corruption* that changes nothing (severity 0), ``"clean"`` (:data:`CLEAN`) the *variant*
+it yields, as written in tables and manifests; other variants are ``"<corruption>-s<severity>"``.
+Their images are not stored: :func:`mnistlab.workflows.variants.variant_images` regenerates
+them exactly from the clean images, the run's seed and the sample ids.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_path, write_text_atomic
+from mnistlab.corrupt.variants import CLEAN, IDENTITY, parse_variant, variant_name
 from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
@@ -40,48 +51,187 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLEAN",
+    "IDENTITY",
+    "MANIFEST",
+    "RunLayout",
     "clean_images",
     "clean_labels",
+    "corruption_params",
     "mark_step",
     "parse_variant",
     "read_manifest",
     "read_table",
     "step_done",
     "update_manifest",
-    "variant_images",
     "variant_name",
     "write_table",
 ]
 
-CLEAN = "clean"
 MANIFEST = "manifest.json"
+REPORT = "report.html"
+MORPHO = "morpho"
+MODELS = "models"
+PREDS = "preds"
+SCORES = "scores"
+EMBEDDINGS = "embeddings"
+EVAL = "eval"
+HARDNESS = "hardness"
+COMPARE = "compare"
+FMNIST_C = "fmnist-c"
+ACTIVE_LEARNING = "active_learning"
+LABEL_ISSUES = "label_issues"
+#: Tables of ``eval/`` (``.csv`` and ``.md``), written by
+#: :func:`mnistlab.workflows.evaluate.evaluate_predictions`.
+EVAL_TABLES = ("accuracy", "corruptions", "mce", "per_class")
 
 
-def variant_name(corruption: str, severity: int) -> str:
-    """``"clean"`` for the identity, else ``"<corruption>-s<severity>"``."""
-    if corruption == "identity" or severity == 0:
-        return CLEAN
-    return f"{corruption}-s{int(severity)}"
+@dataclass(frozen=True)
+class RunLayout:
+    """Every path of a run directory, by name.
 
+    Parameters
+    ----------
+    run : path-like
+        The run directory (it need not exist yet).
 
-def parse_variant(name: str) -> tuple[str, int]:
-    """Inverse of :func:`variant_name`.
-
-    ``"fog-s3"`` -> ``("fog", 3)``; ``"clean"`` -> ``("identity", 0)``.
+    Examples
+    --------
+    >>> lay = RunLayout("runs/a")
+    >>> lay.preds("cnn").as_posix(), lay.prioritization("cnn").as_posix()
+    ('runs/a/preds/cnn.parquet', 'runs/a/hardness/cnn/prioritization.csv')
+    >>> lay.eval_heatmap("cnn").name, lay.table("scores/cnn").name
+    ('heatmap_cnn.png', 'cnn.parquet')
     """
-    if name == CLEAN:
-        return "identity", 0
-    corruption, sep, sev = name.rpartition("-s")
-    if not sep or not sev.isdigit():
-        raise MnistlabError(
-            f"not a variant name: {name!r} (expected 'clean' or '<corruption>-s<1..5>')"
-        )
-    return corruption, int(sev)
+
+    run: Path
+
+    def __init__(self, run: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "run", Path(run))
+
+    # -- top level -------------------------------------------------------------------
+    @property
+    def manifest(self) -> Path:
+        """``manifest.json``."""
+        return self.run / MANIFEST
+
+    @property
+    def data(self) -> Path:
+        """``data/``: the clean test split."""
+        return self.run / "data"
+
+    @property
+    def test_images(self) -> Path:
+        """``data/test_images.npy``."""
+        return self.data / "test_images.npy"
+
+    @property
+    def test_labels(self) -> Path:
+        """``data/test_labels.npy``."""
+        return self.data / "test_labels.npy"
+
+    @property
+    def morpho(self) -> Path:
+        """``morpho.parquet``."""
+        return self.table(MORPHO)
+
+    @property
+    def report(self) -> Path:
+        """``report.html``."""
+        return self.run / REPORT
+
+    def table(self, name: str) -> Path:
+        """``<name>.parquet`` (``name`` may contain a folder, e.g. ``"preds/cnn"``)."""
+        return self.run / f"{name}.parquet"
+
+    # -- per model -------------------------------------------------------------------
+    def model(self, model: str) -> Path:
+        """``models/<model>/``: the saved model."""
+        return self.run / MODELS / model
+
+    def preds(self, model: str) -> Path:
+        """``preds/<model>.parquet``."""
+        return self.table(f"{PREDS}/{model}")
+
+    def scores(self, model: str) -> Path:
+        """``scores/<model>.parquet``."""
+        return self.table(f"{SCORES}/{model}")
+
+    def embeddings(self, model: str) -> Path:
+        """``embeddings/<model>.parquet``."""
+        return self.table(f"{EMBEDDINGS}/{model}")
+
+    def label_issues(self, model: str) -> Path:
+        """``label_issues/<model>.csv``."""
+        return self.run / LABEL_ISSUES / f"{model}.csv"
+
+    def hardness(self, model: str) -> Path:
+        """``hardness/<model>/``: prioritisation table, grids and plots of the model."""
+        return self.run / HARDNESS / model
+
+    def prioritization(self, model: str) -> Path:
+        """``hardness/<model>/prioritization.csv`` (APFD, AUROC ... per variant and score)."""
+        return self.hardness(model) / "prioritization.csv"
+
+    def models_with_preds(self) -> list[str]:
+        """Models with a ``preds/<model>.parquet`` table (``cnn`` first, then by name)."""
+        folder = self.run / PREDS
+        found = sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        return sorted(found, key=lambda m: (m != "cnn", m))
+
+    # -- folders of the analyses -----------------------------------------------------
+    @property
+    def eval(self) -> Path:
+        """``eval/``: robustness tables (CSV, Markdown) and plots."""
+        return self.run / EVAL
+
+    def eval_table(self, name: str) -> Path:
+        """``eval/<name>.csv`` for ``name`` in :data:`EVAL_TABLES`."""
+        return self.eval / f"{name}.csv"
+
+    def eval_heatmap(self, model: str) -> Path:
+        """``eval/heatmap_<model>.png``."""
+        return self.eval / f"heatmap_{model}.png"
+
+    def eval_reliability(self, model: str) -> Path:
+        """``eval/reliability_<model>.png``."""
+        return self.eval / f"reliability_{model}.png"
+
+    @property
+    def compare(self) -> Path:
+        """``compare/``: the leaderboard of the run's models."""
+        return self.run / COMPARE
+
+    @property
+    def fmnist_c(self) -> Path:
+        """``fmnist-c/``: the Fashion-MNIST-C protocol."""
+        return self.run / FMNIST_C
+
+    @property
+    def active_learning(self) -> Path:
+        """``active_learning/``."""
+        return self.run / ACTIVE_LEARNING
+
+    @property
+    def figure_folders(self) -> tuple[Path, ...]:
+        """Folders whose PNG figures the report attaches."""
+        return (self.eval, self.run / HARDNESS, self.active_learning)
+
+
+def corruption_params(run: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"seed", "compat"}`` of the run's corruptions, from its manifest.
+
+    Examples
+    --------
+    >>> corruption_params("no/such/run")
+    {'seed': 0, 'compat': None}
+    """
+    manifest = read_manifest(run)
+    return {"seed": int(manifest.get("seed", 0)), "compat": manifest.get("compat")}
 
 
 def read_manifest(run: str | os.PathLike[str]) -> dict[str, Any]:
     """The run's manifest (an empty dict for a new run)."""
-    path = Path(run) / MANIFEST
+    path = RunLayout(run).manifest
     if not path.is_file():
         return {}
     try:
@@ -136,7 +286,7 @@ def step_done(run: str | os.PathLike[str], step: str) -> bool:
 
 def write_table(run: str | os.PathLike[str], name: str, table: pd.DataFrame) -> Path:
     """Write ``table`` as ``RUN/<name>.parquet`` (``name`` may contain a folder), atomically."""
-    path = Path(run) / f"{name}.parquet"
+    path = RunLayout(run).table(name)
     with atomic_path(path, suffix=".parquet") as tmp:
         table.to_parquet(tmp, index=False)
     return path
@@ -146,7 +296,7 @@ def read_table(run: str | os.PathLike[str], name: str) -> pd.DataFrame:
     """Read ``RUN/<name>.parquet``; a missing table is a clear error."""
     import pandas as pd
 
-    path = Path(run) / f"{name}.parquet"
+    path = RunLayout(run).table(name)
     if not path.is_file():
         raise MnistlabError(f"{path}: no such table in this run")
     return pd.read_parquet(path)
@@ -154,7 +304,7 @@ def read_table(run: str | os.PathLike[str], name: str) -> pd.DataFrame:
 
 def clean_images(run: str | os.PathLike[str]) -> NDArray[np.uint8]:
     """The run's clean test images (memory-mapped, read-only)."""
-    path = Path(run) / "data" / "test_images.npy"
+    path = RunLayout(run).test_images
     if not path.is_file():
         raise MnistlabError(f"{path}: missing (is {run} a mnistlab run directory?)")
     return np.load(path, mmap_mode="r")
@@ -162,33 +312,7 @@ def clean_images(run: str | os.PathLike[str]) -> NDArray[np.uint8]:
 
 def clean_labels(run: str | os.PathLike[str]) -> NDArray[np.int64]:
     """The run's clean test labels."""
-    path = Path(run) / "data" / "test_labels.npy"
+    path = RunLayout(run).test_labels
     if not path.is_file():
         raise MnistlabError(f"{path}: missing (is {run} a mnistlab run directory?)")
     return np.load(path)
-
-
-def variant_images(
-    run: str | os.PathLike[str], variant: str, sample_ids: NDArray[np.integer] | list[int]
-) -> NDArray[np.uint8]:
-    """Images of ``variant`` for ``sample_ids``, regenerated exactly as the run made them.
-
-    Corruptions draw their randomness from ``(seed, sample_id)``, so corrupting only the
-    requested samples gives the same bytes as the full run did.
-    """
-    ids = np.asarray(sample_ids, dtype=np.int64)
-    images = np.asarray(clean_images(run)[ids])
-    corruption, severity = parse_variant(variant)
-    if corruption == "identity":
-        return images
-    from mnistlab.corrupt import corrupt
-
-    manifest = read_manifest(run)
-    return corrupt(
-        images,
-        corruption,
-        severity=severity,
-        seed=int(manifest.get("seed", 0)),
-        sample_ids=ids,
-        compat=manifest.get("compat"),
-    )

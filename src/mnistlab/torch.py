@@ -167,7 +167,7 @@ class MnistDataset(torch.utils.data.Dataset):
             if k in ("corruption", "severity") or any(k in q.columns for q in parts)
         ]
         self._meta = {k: _fill(parts, k) for k in keys}
-        self._corruptions, self._severities = _check_augment(corruptions, severity, seed, p)
+        self._corruptions, self._severities = check_augment(corruptions, severity, seed, p)
         self.seed = int(seed)
         self.p = float(p)
         self.compat = compat
@@ -295,9 +295,14 @@ class MnistDataset(torch.utils.data.Dataset):
         return name, int(severity)
 
 
-def _check_augment(
+def check_augment(
     corruptions: str | Sequence[str] | None, severity: Any, seed: Any, p: Any
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Check the options of corruption augmentation once, at the boundary.
+
+    Returns the corruption names (a family expands to its corruptions) and the severities;
+    raises :class:`mnistlab.MnistlabError` naming the bad value.
+    """
     from mnistlab._validate import check_seed
 
     check_seed(seed)

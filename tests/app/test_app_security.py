@@ -209,9 +209,9 @@ def test_hostile_queries_are_400_or_404_never_500(app, url):
 def test_dask_dashboard_binds_the_loopback_only():
     """The LocalCluster's HTTP server (dashboard, /metrics) listens on 127.0.0.1, not 0.0.0.0."""
     pytest.importorskip("distributed")
-    from mnistlab.parallel import _local_cluster
+    from mnistlab.parallel import local_cluster
 
-    cluster = _local_cluster(1)
+    cluster = local_cluster(1)
     try:
         sockets = cluster.scheduler.http_server._sockets.values()
         hosts = {s.getsockname()[0] for s in sockets}

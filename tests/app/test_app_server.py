@@ -14,7 +14,7 @@ from PIL import Image
 from mnistlab.app import create_app
 from mnistlab.app.server import LRU, sprite_sheet
 from mnistlab.errors import MnistlabError
-from mnistlab.run import variant_images
+from mnistlab.workflows.variants import variant_images
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 

@@ -204,7 +204,7 @@ def test_benchmark_command(tmp_path, fashion_dir, capsys):
 def test_study_fmnist_c_step(tmp_path, fashion_dir, capsys, monkeypatch):
     import dataclasses
 
-    from mnistlab.study import StudyOptions
+    from mnistlab.workflows.study import StudyOptions
 
     # CLI wiring only (the protocol itself is tests/scores/test_fmnist_c.py): a tiny quick run.
     quick = StudyOptions.resolved

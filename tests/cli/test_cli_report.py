@@ -11,7 +11,7 @@ from mnistlab.cli import main
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, fashion_test):
-    from mnistlab.report.demo import make_demo_run
+    from mnistlab.workflows.demo import make_demo_run
 
     out = tmp_path_factory.mktemp("cli") / "run"
     return make_demo_run(
@@ -20,7 +20,6 @@ def small_run(tmp_path_factory, fashion_test):
         fashion_test.labels[:120],
         fashion_test.class_names,
         embeddings=(),
-        active_learning=False,
     )
 
 

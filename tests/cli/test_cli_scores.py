@@ -210,8 +210,8 @@ def test_active_learn_command(tmp_path: Path, fashion_dir, capsys) -> None:
 
 
 def test_active_learn_pool_from_variant_folder(tmp_path: Path, fashion_test, capsys) -> None:
-    from mnistlab.cli.scores import _pool
     from mnistlab.data.variants import write_manifest
+    from mnistlab.workflows.pool import variant_pool
 
     folder = tmp_path / "fmnist-c"
     variants = []
@@ -241,7 +241,7 @@ def test_active_learn_pool_from_variant_folder(tmp_path: Path, fashion_test, cap
         class_names=list(fashion_test.class_names),
         variants=variants,
     )
-    images, labels = _pool(str(folder), "fashion-mnist", "test", 0)
+    images, labels = variant_pool(str(folder), "test", 0)
     assert images.shape == (120, 28, 28)
     np.testing.assert_array_equal(labels, fashion_test.labels[:120])
     first = images.reshape(120, -1).min(axis=1)

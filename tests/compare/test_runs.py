@@ -12,8 +12,8 @@ import pytest
 
 from mnistlab.cli import main
 from mnistlab.errors import MnistlabError
-from mnistlab.report.demo import make_demo_run
 from mnistlab.workflows.compare import compare_runs
+from mnistlab.workflows.demo import make_demo_run
 
 VARIANTS = ("clean", "gaussian_noise-s1", "gaussian_noise-s3", "fog-s2", "motion_blur-s2")
 
@@ -26,7 +26,6 @@ def _run(root: Path, images: np.ndarray, labels: np.ndarray, names: tuple[str, .
         names,
         variants=VARIANTS,
         embeddings=(),
-        active_learning=False,
         baseline="logreg",
     )
 

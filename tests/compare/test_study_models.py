@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.study import StudyOptions
+from mnistlab.workflows.study import StudyOptions
 from mnistlab.workflows.study_models import (
     VariantLogits,
     check_study_models,

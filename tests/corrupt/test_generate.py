@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mnistlab.corrupt import corrupt
+from mnistlab.corrupt import corrupt, layouts
 from mnistlab.corrupt import generate as gen
 from mnistlab.data import iter_variants, load, load_variant, read_idx
 from mnistlab.errors import MnistlabError
@@ -36,7 +36,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_fmnist_c_identical_across_workers_and_chunks(small, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(gen, "GZIP_BLOCK", 16)  # several blocks per chunk, chunks of 48
+    monkeypatch.setattr(layouts, "GZIP_BLOCK", 16)  # several blocks per chunk, chunks of 48
     a = gen.generate(
         small, tmp_path / "a", layout="fmnist-c", splits="all", workers=1, executor="serial"
     )
@@ -217,8 +217,8 @@ def test_failure_leaves_no_output(small, tmp_path: Path, monkeypatch: pytest.Mon
             raise OSError("disk full")
         return real(*args, **kwargs)
 
-    real = gen._write_split
-    monkeypatch.setattr(gen, "_write_split", broken)
+    real = layouts._write_split
+    monkeypatch.setattr(layouts, "_write_split", broken)
     with pytest.raises((OSError, MnistlabError), match="disk full"):
         gen.generate(
             small, tmp_path / "out", corruptions=["fog", "stripe"], limit=10, executor="serial"
@@ -265,13 +265,3 @@ def test_parse_helpers() -> None:
     assert gen.parse_severity(4) == 4 and gen.parse_severity("Random") == "random"
     assert gen.fmnist_c_names() == sorted(gen.names(release="fmnist-c"))
     assert len(gen.fmnist_c_names()) == 15
-
-
-def test_gzip_pieces_are_one_member(tmp_path: Path) -> None:
-    data = [bytes(range(256)) * 40, b"", b"tail" * 1000]
-    pieces = [gen.deflate_piece(d) for d in data]
-    whole = b"".join(data)
-    import zlib
-
-    gen.gzip_from_pieces(tmp_path / "x.gz", pieces, zlib.crc32(whole), len(whole))
-    assert gzip.decompress((tmp_path / "x.gz").read_bytes()) == whole

@@ -176,3 +176,27 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         read_idx(tmp_path / "nope")
     with pytest.raises(MnistlabError, match="is a folder"):
         read_idx(tmp_path)
+
+
+def test_gzip_pieces_are_one_member(tmp_path: Path) -> None:
+    import gzip
+    import zlib
+
+    from mnistlab.data.idx import deflate_piece, gzip_from_pieces
+
+    data = [bytes(range(256)) * 40, b"", b"tail" * 1000]
+    pieces = [deflate_piece(d) for d in data]
+    whole = b"".join(data)
+    gzip_from_pieces(tmp_path / "x.gz", pieces, zlib.crc32(whole), len(whole))
+    assert gzip.decompress((tmp_path / "x.gz").read_bytes()) == whole
+
+
+def test_idx_pieces_equal_the_plain_idx_bytes(tmp_path: Path) -> None:
+    import gzip
+
+    from mnistlab.data.idx import deflate_piece, write_idx_pieces
+
+    x = (np.arange(5 * 4 * 4) % 251).astype(np.uint8).reshape(5, 4, 4)
+    pieces = [deflate_piece(x[s : s + 2].tobytes()) for s in range(0, 5, 2)]
+    write_idx_pieces(tmp_path / "x-ubyte.gz", x, pieces)
+    assert gzip.decompress((tmp_path / "x-ubyte.gz").read_bytes()) == encode_idx(x)

@@ -8,7 +8,6 @@ from mnistlab.errors import MnistlabError
 from mnistlab.evaluate import (
     accuracy_table,
     corruption_table,
-    evaluate,
     expected_calibration_error,
     load_predictions,
     mce_table,
@@ -117,28 +116,6 @@ def test_per_class_accuracy():
     assert noise.loc[0, "accuracy"] == pytest.approx(3 / 5) and noise.loc[
         1, "accuracy"
     ] == pytest.approx(4 / 5)
-
-
-def test_evaluate_writes_tables_and_plots(tmp_path):
-    a = tmp_path / "cnn.parquet"
-    _preds("cnn", MODEL).to_parquet(a)
-    b = tmp_path / "base.parquet"
-    _preds("logreg", BASE).drop(columns="model").to_parquet(b)
-    tables = evaluate([a], tmp_path / "eval", baseline_source=b)
-    assert tables["mce"].set_index("model").loc["cnn", "mce"] == pytest.approx(60.0)
-    assert set(tables["mce"]["model"]) == {
-        "cnn",
-        "base",
-    }  # a table without a model column is named by its file
-    out = tmp_path / "eval"
-    for name in ("accuracy", "corruptions", "mce", "per_class"):
-        assert (out / f"{name}.csv").is_file() and (out / f"{name}.md").read_text().startswith("# ")
-    for png in ("heatmap_cnn.png", "reliability_cnn.png", "heatmap_base.png"):
-        assert (out / png).read_bytes()[:4] == b"\x89PNG"
-    assert "mCE" in (out / "summary.md").read_text()
-    # default baseline: logreg when present
-    tables = evaluate([_preds("cnn", MODEL), _preds("logreg", BASE)], tmp_path / "e2", plots=False)
-    assert tables["mce"]["baseline"].iloc[0] == "logreg"
 
 
 def test_load_predictions_errors(tmp_path):

@@ -43,7 +43,8 @@ def _read(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     frame = frame.rename(columns=RENAMED)
     for col in frame.columns:
-        if frame[col].dtype == object or isinstance(frame[col].dtype, pd.CategoricalDtype):
+        dtype = frame[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
             frame[col] = frame[col].astype(str).replace(RENAMED)
     return frame.reset_index(drop=True)
 
@@ -67,7 +68,7 @@ def compare(run: Path, folder: Path, atol: float = 1e-4) -> list[str]:
     for key in sorted(set(pinned) ^ set(current)):
         problems.append(f"{key}: {'missing' if key in pinned else 'not pinned'}")
     for key in sorted(set(pinned) & set(current)):
-        want, got = pd.read_parquet(pinned[key]), _read(current[key])
+        want, got = _read(pinned[key]), _read(current[key])
         if list(want.columns) != list(got.columns):
             problems.append(f"{key}: columns {list(got.columns)} != {list(want.columns)}")
             continue

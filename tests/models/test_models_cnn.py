@@ -165,3 +165,39 @@ def test_bad_training_inputs(fashion_small):
 def test_predict_checks_image_shape(tiny_cnn):
     with pytest.raises(MnistlabError, match=r"expects images of shape \(N, 28, 28\)"):
         tiny_cnn.predict_logits(np.zeros((2, 32, 32), np.uint8))
+
+
+def test_models_saved_with_the_former_block_order_load_unchanged(tmp_path, fashion_small):
+    """The default CNN pools before BatchNorm now; a model saved before (no ``block`` in its
+    manifest) is rebuilt with its own order, so its predictions do not change."""
+    import torch
+
+    from mnistlab.models.cnn import LEGACY_CNN_BLOCK, TorchModel, build_cnn
+
+    torch.manual_seed(0)
+    net = build_cnn(10, block=LEGACY_CNN_BLOCK)
+    for module in net.modules():  # max-pool commutes with BatchNorm only for scales > 0
+        if isinstance(module, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                module.weight.uniform_(-1, 1)
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    net.eval()
+    old = TorchModel(net, "cnn", "old", tuple(str(i) for i in range(10)), {})
+    old.save(tmp_path / "old")
+    manifest = json.loads((tmp_path / "old" / "manifest.json").read_text())
+    assert "block" not in manifest
+    back = load_model(tmp_path / "old")
+    names = [n for n, _ in back.net.named_children()]
+    assert names[:5] == ["normalize", "conv1", "bn1", "relu1", "pool1"]
+    x = fashion_small[:64]
+    np.testing.assert_array_equal(back.predict_logits(x), old.predict_logits(x))
+    # the same weights in the new order give other outputs: the order is really used
+    new = build_cnn(10)
+    new.load_state_dict(net.state_dict())
+    assert not np.allclose(
+        TorchModel(new.eval(), "cnn", "new", old.class_names, {}).predict_logits(x),
+        old.predict_logits(x),
+    )
+    with pytest.raises(MnistlabError, match="block order"):
+        build_cnn(10, block="pool-conv")

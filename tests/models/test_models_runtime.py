@@ -1,10 +1,11 @@
-"""Thread choice (affinity, cgroup quota, OMP_NUM_THREADS) and the onnxruntime prediction path."""
+"""PyTorch and onnxruntime get the chosen threads; the onnxruntime prediction path."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from mnistlab import threads
 from mnistlab.errors import MnistlabError
 from mnistlab.models import _threads
 from mnistlab.models.runtime import OrtRunner, resolve_runtime
@@ -13,47 +14,10 @@ from mnistlab.models.runtime import OrtRunner, resolve_runtime
 @pytest.fixture
 def machine(monkeypatch, tmp_path):
     """A fake machine: 8 CPUs in the affinity mask, a cgroup folder, no OMP_NUM_THREADS."""
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    monkeypatch.setattr(_threads, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(threads, "CGROUP_ROOT", tmp_path)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     return tmp_path
-
-
-def test_threads_follow_the_affinity_mask(machine, monkeypatch):
-    assert _threads.choose_threads() == 8
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {3}, raising=False)
-    assert _threads.choose_threads() == 1
-
-
-@pytest.mark.parametrize(
-    ("cpu_max", "expected"), [("max 100000", 8), ("200000 100000", 2), ("150000 100000", 2)]
-)
-def test_threads_honour_the_cgroup_v2_quota(machine, cpu_max, expected):
-    (machine / "cpu.max").write_text(cpu_max + "\n")
-    assert _threads.choose_threads() == expected
-
-
-def test_threads_honour_the_cgroup_v1_quota(machine):
-    (machine / "cpu").mkdir()
-    (machine / "cpu" / "cpu.cfs_quota_us").write_text("300000\n")
-    (machine / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
-    assert _threads.cgroup_cpu_quota() == pytest.approx(3.0)
-    assert _threads.choose_threads() == 3
-    (machine / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")  # unlimited
-    assert _threads.choose_threads() == 8
-
-
-def test_workers_never_oversubscribe(machine, monkeypatch):
-    # Side by side processes share the CPUs; a pool worker (OMP_NUM_THREADS=1) gets one.
-    assert _threads.choose_threads(parallel=3) == 2
-    assert _threads.choose_threads(parallel=20) == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert _threads.choose_threads() == 1
-    assert _threads.choose_threads(4) == 4  # an explicit choice wins
-    with pytest.raises(MnistlabError, match="threads"):
-        _threads.choose_threads(0)
-    with pytest.raises(MnistlabError, match="parallel"):
-        _threads.choose_threads(parallel=0)
 
 
 def test_torch_and_onnxruntime_get_the_chosen_threads(machine, monkeypatch):

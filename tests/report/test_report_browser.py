@@ -1,6 +1,6 @@
 """The report's first screen in real headless Chromium: the summary, read from the run's tables.
 
-The run is a demo run (:func:`mnistlab.report.demo.make_demo_run`, ~10 s) rather than a real
+The run is a demo run (:func:`mnistlab.workflows.demo.make_demo_run`, ~10 s) rather than a real
 ``mnistlab study --quick`` (well over a minute on two cores); its ``eval/`` and ``hardness/``
 tables are written by the study's own writers, so the figures checked here are the ones a
 study would leave.
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from mnistlab.report import write_report
-from mnistlab.report.demo import make_demo_run
 from mnistlab.scores.label_issues import find_label_issues
 from mnistlab.scores.table import LABEL_AWARE, probs_of
+from mnistlab.workflows.demo import make_demo_run
 
 pytestmark = pytest.mark.browser
 

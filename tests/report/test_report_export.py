@@ -11,7 +11,7 @@ from PIL import Image
 
 from mnistlab.errors import MnistlabError
 from mnistlab.report import export_run
-from mnistlab.run import variant_images
+from mnistlab.workflows.variants import variant_images
 
 
 def test_fiftyone_layout(tmp_path, demo_run):
@@ -61,7 +61,7 @@ def test_export_all_variants_and_errors(tmp_path, demo_run):
 
 
 def test_export_has_every_models_logits_and_they_round_trip(tmp_path, fashion_test):
-    from mnistlab.report.demo import make_demo_run
+    from mnistlab.workflows.demo import make_demo_run
 
     run = make_demo_run(
         tmp_path / "run",
@@ -69,7 +69,6 @@ def test_export_has_every_models_logits_and_they_round_trip(tmp_path, fashion_te
         fashion_test.labels[:60],
         fashion_test.class_names,
         embeddings=(),
-        active_learning=False,
         baseline="logreg",
     )
     out = export_run(run, tmp_path / "fo")

@@ -17,9 +17,9 @@ fo = pytest.importorskip(
 fob = pytest.importorskip("fiftyone.brain", reason="fiftyone.brain is not installed")
 
 from mnistlab.report import export_run  # noqa: E402
-from mnistlab.report.demo import make_demo_run  # noqa: E402
 from mnistlab.report.export import load_fiftyone  # noqa: E402
 from mnistlab.run import read_manifest  # noqa: E402
+from mnistlab.workflows.demo import make_demo_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,6 @@ def exported(tmp_path_factory, fashion_test, fixture_corruptions):
         fashion_test.class_names,
         variants=["clean", f"{fixture_corruptions[0]}-s3"],
         embeddings=(),
-        active_learning=False,
         baseline="logreg",
     )
     out = export_run(run, root / "export", variants=None)

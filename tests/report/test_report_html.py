@@ -14,8 +14,10 @@ import pytest
 from PIL import Image
 
 from mnistlab.errors import MnistlabError
-from mnistlab.report import plots, write_report
-from mnistlab.report.html import NOT_COMPUTED
+from mnistlab.figures import report as plots
+from mnistlab.report import write_report
+from mnistlab.report.blocks import NOT_COMPUTED
+from mnistlab.run import RunLayout
 
 IMG = re.compile(r'<img src="([^"]*)"')
 
@@ -54,8 +56,11 @@ def test_report_is_self_contained_and_complete(report, demo_run):
         "Active learning",
     ):
         assert title in html
-    # Every optional part exists in the demo run, so no section says it was not computed.
-    assert NOT_COMPUTED not in html
+    # Every part a study writes by default exists in the demo run (the real layout), so only
+    # active learning (``--active-learning``, not in the demo) says it was not computed.
+    active = html.split('<section id="active">', 1)[1].split("</section>", 1)[0]
+    assert NOT_COMPUTED in active
+    assert NOT_COMPUTED not in html.replace(active, "")
     assert "eval/heatmap_cnn.png" in html
     assert "fixture_noise" in html and "T-shirt/top" in html
     assert report.stat().st_size < 5_000_000
@@ -107,7 +112,7 @@ def test_report_prioritisation_reads_the_study_table(report, demo_run):
     clean = table[table.variant == "clean"]
     assert "hardness/cnn/prioritization.csv" in section
     for row in clean.itertuples():
-        assert f"<td>{row.score}</td>" in section and f"{row.apfd:.4f}" in section
+        assert f"<td>{row.score}</td>" in section and f"<td>{row.apfd!r}</td>" in section
     # The summary shows the best of them (label-aware scores and random aside), exactly.
     fair = clean[~clean.score.isin(["mistakenness", "random"])]
     best = fair.loc[fair.apfd.idxmax()]
@@ -168,3 +173,26 @@ def test_report_opens_in_chromium_with_its_images(report, browser):
     # Only the file itself (and its inlined data: images) was loaded.
     assert all(u.startswith(("file:", "data:")) for u in requests)
     page.close()
+
+
+def test_report_apfd_is_the_prioritization_table_to_the_last_digit(demo_run, tmp_path):
+    from mnistlab.report.summary import read_summary
+    from mnistlab.scores.table import LABEL_AWARE
+
+    csv = RunLayout(demo_run).prioritization("cnn")
+    text = csv.read_text().splitlines()
+    header = text[0].split(",")
+    col, var, score = header.index("apfd"), header.index("variant"), header.index("score")
+    written = {(row[var], row[score]): row[col] for row in (line.split(",") for line in text[1:])}
+    # the summary's headline APFD is a value of the table, bit for bit
+    (cnn,) = [
+        s for s in read_summary(demo_run, ["cnn"], frozenset(LABEL_AWARE)) if s.model == "cnn"
+    ]
+    assert cnn.apfd is not None
+    assert cnn.apfd == float(written[("clean", cnn.best_score)])
+    # the prioritisation section prints every clean APFD exactly as the table holds it
+    html = write_report(demo_run, out=tmp_path / "r.html").read_text()
+    section = html[html.index('id="prioritisation"') :]
+    for (variant, name), value in written.items():
+        if variant == "clean":
+            assert f"<td>{float(value)!r}</td>" in section, (name, value)

@@ -93,3 +93,24 @@ def test_ranking_input_errors() -> None:
         m.apfd([0.1, 0.2], [2, 0])
     with pytest.raises(MnistlabError, match="NaN"):
         m.apfd([np.nan, 0.2], [True, False])
+
+
+def test_faults_found_curve_hand_computed():
+    # order by score: samples 0 (fault), 2 (fault), 3, 1
+    x, y = m.faults_found_curve([0.9, 0.1, 0.5, 0.2], [True, False, True, False], points=5)
+    assert x.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert y.tolist() == [0.0, 0.5, 1.0, 1.0, 1.0]
+    # ties keep sample order: the fault at index 1 is found second
+    _, y = m.faults_found_curve([1.0, 1.0, 0.0], [False, True, False], points=4)
+    assert y.tolist() == [0.0, 0.0, 1.0, 1.0]
+    # no fault: nothing to find; ideal and worst orders bracket every other order
+    assert m.faults_found_curve([0.3, 0.2], [False, False])[1].max() == 0.0
+    faults = np.array([True, False, False, True, False])
+    ideal = m.faults_found_curve(faults.astype(float), faults)[1]
+    worst = m.faults_found_curve(-faults.astype(float), faults)[1]
+    some = m.faults_found_curve(np.arange(5.0), faults)[1]
+    assert (ideal >= some).all() and (some >= worst).all()
+    with pytest.raises(MnistlabError, match="one length"):
+        m.faults_found_curve([0.1, 0.2], [True])
+    with pytest.raises(MnistlabError, match="points must be at least 2"):
+        m.faults_found_curve([0.1], [True], points=1)

@@ -1,4 +1,4 @@
-"""Scores that call the model: MC dropout, ensembles, surprise adequacy on a tiny CNN."""
+"""Surprise adequacy over activation traces (arrays in, scores out; no model involved)."""
 
 from __future__ import annotations
 
@@ -7,51 +7,30 @@ import pytest
 
 from mnistlab.errors import MnistlabError
 from mnistlab.scores import model_scores as ms
+from mnistlab.scores.surprise import SURPRISE
 
 
-@pytest.fixture(scope="module")
-def tiny_cnns(fashion_train):
-    from mnistlab.models import train
-
-    x, y = fashion_train.images[:300], fashion_train.labels[:300]
-    return [train(x, y, "tip-cnn", epochs=1, seed=s, progress=False) for s in (0, 1)]
-
-
-@pytest.mark.slow
-def test_model_based_scores(tiny_cnns, fashion_train, fashion_small, tmp_path) -> None:
-    images = fashion_small[:40]
-    vr = ms.mc_dropout_variation_ratio(tiny_cnns[0], images, passes=8, seed=0)
-    assert vr.shape == (40,) and vr.min() >= 0 and vr.max() < 1
-    np.testing.assert_array_equal(vr, ms.mc_dropout_variation_ratio(tiny_cnns[0], images, 8, 0))
-    tiny_cnns[1].save(tmp_path / "m1")
-    dis = ms.ensemble_disagreement_of([tiny_cnns[0], tmp_path / "m1"], images)
-    assert dis.shape == (40,) and set(np.unique(dis)) <= {0.0, 0.5, 1.0}
-    train_x, train_y = fashion_train.images[:300], fashion_train.labels[:300]
-    sa = ms.surprise_scores(tiny_cnns[0], train_x, train_y, images, layer="fc")
-    assert set(sa) == {"dsa", "lsa", "mahalanobis"}
-    assert all(v.shape == (40,) and np.isfinite(v).all() for v in sa.values())
-    one = ms.surprise_scores(tiny_cnns[0], train_x, train_y, images, kinds=("lsa",))
-    assert list(one) == ["lsa"] and np.isfinite(one["lsa"]).all()
-    with pytest.raises(MnistlabError, match="at least 2"):
-        ms.ensemble_disagreement_of(tiny_cnns[:1], images)
-    with pytest.raises(MnistlabError, match="unknown surprise"):
-        ms.surprise_scores(tiny_cnns[0], images, np.zeros(40, dtype=int), images, kinds=("x",))
+def test_surprise_scores_on_traces() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 2
+    train = rng.normal(size=(200, 4)) + 3.0 * labels[:, None]
+    near = train[:5] + 0.01
+    far = np.full((5, 4), 12.0)
+    out = ms.surprise_scores(train, labels, np.vstack([near, far]), np.r_[labels[:5], [1] * 5])
+    assert list(out) == ["dsa", "lsa", "mahalanobis"]
+    for kind, values in out.items():
+        assert values.shape == (10,) and np.isfinite(values).all(), kind
+        assert values[5:].min() > values[:5].max(), kind  # far from the training set: surprising
+    # the same as fitting each score by hand
+    ref = SURPRISE["lsa"]().fit(train, labels).score(far, np.ones(5, dtype=np.int64))
+    np.testing.assert_allclose(
+        ms.surprise_scores(train, labels, far, [1] * 5, ("lsa",))["lsa"], ref
+    )
 
 
-@pytest.mark.slow
-def test_conv_layer_traces_are_channel_means(tiny_cnns, fashion_small) -> None:
-    import torch
-
-    from mnistlab.models import activations, layer_names
-
-    model, images = tiny_cnns[0], fashion_small[:12]
-    convs = [n for n, m in model.net.named_modules() if isinstance(m, torch.nn.Conv2d)]
-    assert convs and convs[0] in layer_names(model)
-    channels = dict(model.net.named_modules())[convs[0]].out_channels
-    traces = ms.activation_traces(model, images, convs[0])
-    flat = activations(model, images, convs[0])  # (N, C*H*W), the raw maps
-    assert traces.shape == (12, channels) and flat.shape[1] > channels
-    np.testing.assert_allclose(traces, flat.reshape(12, channels, -1).mean(axis=2), rtol=1e-5)
-    # The scores run on those C-dimensional traces.
-    sa = ms.surprise_scores(model, fashion_small[12:80], np.arange(68) % 10, images, convs[0])
-    assert all(v.shape == (12,) and np.isfinite(v).all() for v in sa.values())
+def test_surprise_scores_errors() -> None:
+    train, labels = np.zeros((4, 2)), np.array([0, 0, 1, 1])
+    with pytest.raises(MnistlabError, match="unknown surprise 'x'"):
+        ms.surprise_scores(train, labels, train, labels, kinds=("x",))
+    with pytest.raises(MnistlabError, match=r"pred: expected shape \(4,\)"):
+        ms.surprise_scores(train, labels, train, labels[:3])

@@ -207,7 +207,7 @@ def _lib_prioritize(path: Path, out: Path) -> object:
 
 
 def _lib_evaluate(path: Path, out: Path) -> object:
-    from mnistlab.evaluate import evaluate
+    from mnistlab.workflows.evaluate import evaluate_predictions as evaluate
 
     return evaluate([path], out, plots=False)
 
@@ -240,7 +240,7 @@ def _run_export(run: Path, out: Path) -> object:
 
 
 def _run_hardness(run: Path, out: Path) -> object:
-    from mnistlab.scores.analysis import analyze_run
+    from mnistlab.workflows.hardness import analyze_run
 
     return analyze_run(run, "cnn")
 
@@ -377,7 +377,7 @@ def test_evaluate_refuses_tables_of_different_class_counts(tmp_path, capsys):
     nine = _nine_classes(good_table())
     nine = nine.assign(label=nine["label"] % 9, pred=nine["pred"] % 9, model="other")
     nine.to_parquet(b)
-    from mnistlab.evaluate import evaluate
+    from mnistlab.workflows.evaluate import evaluate_predictions as evaluate
 
     with pytest.raises(MnistlabError, match="9 classes, expected 10"):
         evaluate([a, b], tmp_path / "e", plots=False)
@@ -387,7 +387,7 @@ def test_evaluate_refuses_tables_of_different_class_counts(tmp_path, capsys):
 def test_evaluate_refuses_the_same_model_twice(tmp_path):
     a = tmp_path / "a.parquet"
     good_table().to_parquet(a)
-    from mnistlab.evaluate import evaluate
+    from mnistlab.workflows.evaluate import evaluate_predictions as evaluate
 
     with pytest.raises(MnistlabError, match="given twice"):
         evaluate([a, a], tmp_path / "e", plots=False)

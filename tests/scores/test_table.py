@@ -48,7 +48,7 @@ def test_score_table_from_logits_only_and_default_methods() -> None:
     out = t.score_table(table)
     assert list(out["variant"]) == ["clean"] * 3
     assert set(t.DEFAULT_METHODS) <= set(out.columns)
-    np.testing.assert_allclose(out["softmax"], 1 - softmax(logits).max(axis=1))
+    np.testing.assert_allclose(out["max_softmax"], 1 - softmax(logits).max(axis=1))
     assert out["pred"].tolist() == [0, 0, 1]
 
 

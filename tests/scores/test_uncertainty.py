@@ -45,7 +45,7 @@ def test_ranges_on_random_probabilities() -> None:
     bounds = {
         "entropy": np.log(c),
         "gini": 1 - 1 / c,
-        "softmax": 1 - 1 / c,
+        "max_softmax": 1 - 1 / c,
         "margin": 1.0,
         "least_confidence": 1.0,
     }
@@ -56,7 +56,7 @@ def test_ranges_on_random_probabilities() -> None:
 
 
 def test_registry_and_score_by_name() -> None:
-    assert set(u.SCORES) == {"entropy", "gini", "softmax", "margin", "least_confidence"}
+    assert set(u.SCORES) == {"entropy", "gini", "max_softmax", "margin", "least_confidence"}
     np.testing.assert_array_equal(u.score(P, "gini"), u.gini(P))
     with pytest.raises(MnistlabError, match="unknown score 'nope'"):
         u.score(P, "nope")

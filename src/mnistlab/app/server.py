@@ -36,7 +36,8 @@ from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, json_scalar, models_of
-from mnistlab.run import CLEAN, clean_images, parse_variant, variant_images
+from mnistlab.run import CLEAN, clean_images, parse_variant
+from mnistlab.workflows.variants import variant_images
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -360,7 +361,7 @@ class Explorer:
     def image_png(self, variant: str, sid: int) -> bytes | None:
         if variant not in self.variants or not 0 <= sid < len(self.clean):
             return None
-        from mnistlab.report.plots import array_png
+        from mnistlab.figures.report import array_png
 
         return array_png(self.images(variant, np.asarray([sid], np.int64))[0])
 

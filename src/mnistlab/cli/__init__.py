@@ -33,28 +33,23 @@ from mnistlab.cli import scores as _scores  # noqa: F401  (registers commands)
 from mnistlab.cli._app import app
 from mnistlab.errors import Interrupted, MnistlabError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "entry", "main"]
 
 
-# typer >= 0.2x vendors its own click: catch its exceptions as well as click's.
-try:
-    from typer import _click as _typer_click
-    from typer import exceptions as _typer_exceptions
+# typer >= 0.2x vendors its own click: catch its exceptions as well as click's. Its classes
+# are reached through public names (typer.Exit, typer.Abort, the bases of typer.BadParameter).
+_TYPER_USAGE: type[BaseException] = typer.BadParameter.__base__  # type: ignore[assignment]
+_TYPER_CLICK: type[BaseException] = _TYPER_USAGE.__base__  # type: ignore[assignment]
+_EXIT: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
+_ABORT: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+_USAGE: tuple[type[BaseException], ...] = (click.UsageError, _TYPER_USAGE)
+_CLICK: tuple[type[BaseException], ...] = (click.ClickException, _TYPER_CLICK)
 
-    _EXIT: tuple[type[BaseException], ...] = (click.exceptions.Exit, _typer_exceptions.Exit)
-    _ABORT: tuple[type[BaseException], ...] = (click.exceptions.Abort, _typer_exceptions.Abort)
-    _NO_ARGS: tuple[type[BaseException], ...] = (_typer_click.exceptions.NoArgsIsHelpError,)
-    _USAGE: tuple[type[BaseException], ...] = (
-        click.UsageError,
-        _typer_click.exceptions.UsageError,
-    )
-    _CLICK: tuple[type[BaseException], ...] = (
-        click.ClickException,
-        _typer_click.exceptions.ClickException,
-    )
-except ImportError:  # pragma: no cover - older typer re-exports click's own exceptions
-    _EXIT, _ABORT, _NO_ARGS = (click.exceptions.Exit,), (click.exceptions.Abort,), ()
-    _USAGE, _CLICK = (click.UsageError,), (click.ClickException,)
+
+def _no_args(exc: BaseException) -> bool:
+    """A group or ``mnistlab`` called without a command (click's NoArgsIsHelpError)."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _MESSAGES: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -130,13 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     except _ABORT:
         print("mnistlab: aborted", file=sys.stderr)
         return 1
-    except _NO_ARGS as exc:
-        # ``mnistlab`` (or a group) without a command: show the help, as click does.
-        ctx = getattr(exc, "ctx", None)
-        print(ctx.get_help() if ctx is not None else str(exc))
-        return 2
     except _USAGE as exc:
         ctx = getattr(exc, "ctx", None)
+        if _no_args(exc):  # ``mnistlab`` (or a group) without a command: the help, as click
+            print(ctx.get_help() if ctx is not None else str(exc))
+            return 2
         hint = f" (see '{ctx.command_path} --help')" if ctx else ""
         message = _one_line(exc.format_message())  # type: ignore[attr-defined]
         print(f"mnistlab: error: {message}{hint}", file=sys.stderr)
@@ -165,5 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _entry() -> None:
+def entry() -> None:
+    """The console script `mnistlab`: :func:`main` with sys.argv, exiting with its code."""
     sys.exit(main())

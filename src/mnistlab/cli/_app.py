@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -18,20 +18,56 @@ app = typer.Typer(
 )
 
 
+# Options shared by several commands, declared once (``name: DataDir = None``).
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder searched first for the dataset.")
+]
+Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+Workers = Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes.")]
+TrainSize = Annotated[
+    int | None, typer.Option("--train-size", min=1, help="Use only the first N train images.")
+]
+TestSize = Annotated[
+    int | None, typer.Option("--test-size", min=1, help="First N test images only.")
+]
+Augment = Annotated[
+    str | None,
+    typer.Option(
+        "--augment",
+        help="PyTorch models: train on on-the-fly corruptions, names or families (noise,blur).",
+    ),
+]
+AugmentP = Annotated[
+    float,
+    typer.Option(
+        "--augment-p", help="With --augment: probability that a training image is corrupted."
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); --executor dask."),
+]
+Checkpoint = Annotated[
+    bool,
+    typer.Option(
+        "--checkpoint", help="Keep finished chunks so a failed or interrupted run resumes."
+    ),
+]
+ChunkSize = Annotated[int | None, typer.Option("--chunk-size", help="Images per task (250).")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace a previous mnistlab output of the same kind (or an existing file).",
+    ),
+]
+
+
 def parse_list(value: str | None) -> list[str] | None:
     """Split a comma-separated option (``"a,b"``) into names; None stays None."""
     if value is None:
         return None
     return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def overwrite_option() -> Any:
-    """The ``--overwrite`` option of every command that writes."""
-    return typer.Option(
-        False,
-        "--overwrite",
-        help="Replace a previous mnistlab output of the same kind (or an existing file).",
-    )
 
 
 def dataset_path(name: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> Any:

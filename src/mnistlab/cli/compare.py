@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import app, overwrite_option
+from mnistlab.cli._app import Overwrite, app
 
 
 @app.command("compare")
@@ -25,7 +25,7 @@ def compare_cmd(
     alpha: float = typer.Option(
         0.05, "--alpha", help="Family-wise level of the Holm-corrected McNemar tests."
     ),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Leaderboard with bootstrap CIs, paired per-cell tests (McNemar + Holm), compare.html."""
     from mnistlab.workflows.compare import compare_runs

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
+from mnistlab.cli._app import DataDir, Overwrite, app, check_out, dataset_path, parse_list
 
 
 def _fmt_param(value: Any) -> str:
@@ -30,8 +30,8 @@ def corruptions_cmd(
     dataset: str = typer.Option("fashion-mnist", "--dataset", help="Images of the grid."),
     seed: int = typer.Option(0, "--seed", help="Seed of the grid's random corruptions."),
     compat: str | None = typer.Option(None, "--compat", help="default or mnist-c (grid)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
-    overwrite: bool = overwrite_option(),
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """List corruptions: family, releases, benchmark severity, the five parameters, compat notes."""
     from mnistlab._validate import check_positive, check_seed
@@ -104,8 +104,8 @@ def corrupt_cmd(
         False, "--checkpoint", help="Keep finished chunks so an interrupted run resumes."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
-    overwrite: bool = overwrite_option(),
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Write a corrupted dataset in the MNIST-C or Fashion-MNIST-C layout."""
     import time

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option
+from mnistlab.cli._app import DataDir, Overwrite, app, check_out, dataset_path
 
 if TYPE_CHECKING:
     from mnistlab.data.registry import Location
@@ -48,7 +48,7 @@ def _status(name: str, loc: Location, verify: bool) -> str:
 
 @app.command("datasets")
 def datasets_cmd(
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    data_dir: DataDir = None,
     verify: bool = typer.Option(
         True, "--verify/--no-verify", help="Check the hashes of found files."
     ),
@@ -73,7 +73,7 @@ def datasets_cmd(
 @app.command("fetch")
 def fetch_cmd(
     name: str = typer.Argument(..., help="Registered dataset name."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    data_dir: DataDir = None,
     download: bool = typer.Option(
         True, "--download/--no-download", help="Download when not found."
     ),
@@ -98,12 +98,12 @@ def export_cmd(
     ),
     split: SplitChoice = typer.Option(SplitChoice.test, "--split", help="Split(s) to export."),
     fmt: ExportFormat = typer.Option(ExportFormat.npz, "--format", help="Output format."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    data_dir: DataDir = None,
     download: bool = typer.Option(
         True, "--download/--no-download", help="Download when not found."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Export a dataset as NPZ, a PNG folder (ImageFolder layout), HF-style Parquet or IDX."""
     from mnistlab.data.formats import export

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
+from mnistlab.cli._app import (
+    Augment,
+    AugmentP,
+    DataDir,
+    Overwrite,
+    Progress,
+    TestSize,
+    TrainSize,
+    Workers,
+    app,
+    check_out,
+    dataset_path,
+    parse_list,
+)
 
 
 @app.command("train")
@@ -26,56 +40,37 @@ def train_cmd(
     seed: int = typer.Option(
         0, "--seed", min=0, help="Seed of weights, data order and augmentation."
     ),
-    train_size: int | None = typer.Option(
-        None, "--train-size", min=1, help="Use only the first N train images."
-    ),
+    train_size: TrainSize = None,
     onnx: Path | None = typer.Option(
         None, "--onnx", help="Also export a PyTorch model to this .onnx file."
     ),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Folder searched first for the dataset."
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    data_dir: DataDir = None,
+    progress: Progress = True,
     precision: str = typer.Option(
         "auto",
         "--precision",
         help="PyTorch models: auto (bf16 where the CPU has it natively), bf16 or fp32.",
     ),
-    augment: str | None = typer.Option(
-        None,
-        "--augment",
-        help="PyTorch models: train on on-the-fly corruptions, names or families (noise,blur).",
-    ),
-    augment_p: float = typer.Option(
-        0.5, "--augment-p", help="With --augment: probability that a training image is corrupted."
-    ),
+    augment: Augment = None,
+    augment_p: AugmentP = 0.5,
     augment_workers: int = typer.Option(
         0, "--augment-workers", min=0, help="With --augment: DataLoader workers (same weights)."
     ),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a model on the train split, score it on the test split and save it to a folder."""
     from mnistlab._validate import check_positive, check_seed
-    from mnistlab.data import load
     from mnistlab.errors import MnistlabError
-    from mnistlab.models import export_onnx, get_spec, train
-    from mnistlab.models.cnn import check_precision
+    from mnistlab.models import export_onnx
+    from mnistlab.workflows.train import train_on_dataset, train_options
 
-    spec = get_spec(model)  # unknown names and options fail before the data is read
-    check_precision(precision)
-    if spec.kind != "torch" and precision != "auto":
-        raise MnistlabError(f"--precision applies to PyTorch models only, not {model!r}")
-    options: dict[str, object] = {"precision": precision} if spec.kind == "torch" else {}
-    if augment is not None:
-        from mnistlab.models.augment import CorruptionAugment
-
-        if spec.kind != "torch":
-            raise MnistlabError(f"--augment applies to PyTorch models only, not {model!r}")
-        options["corruption_augment"] = CorruptionAugment.from_spec(
-            augment, p=augment_p, num_workers=augment_workers
-        )
-    elif augment_p != 0.5:
-        raise MnistlabError("--augment-p needs --augment (the corruptions to train on)")
+    options = train_options(  # unknown names and options fail before the data is read
+        model,
+        precision=precision,
+        augment=augment,
+        augment_p=augment_p,
+        augment_workers=augment_workers,
+    )
     check_seed(seed, "--seed")
     check_positive(epochs, "--epochs")
     check_positive(train_size, "--train-size")
@@ -85,22 +80,16 @@ def train_cmd(
         if onnx.suffix.lower() != ".onnx":
             raise MnistlabError(f"--onnx {onnx}: must end with .onnx")
         check_out(onnx, "onnx", source, out, overwrite=overwrite, file=True, what="--onnx")
-    train_ds = load(name, split="train", data_dir=data_dir)
-    if train_size:
-        train_ds = train_ds[:train_size]
-    test_ds = load(name, split="test", data_dir=data_dir)
-    fitted = train(
-        train_ds.images,
-        train_ds.labels,
+    fitted = train_on_dataset(
+        name,
         model,
-        class_names=train_ds.class_names,
+        options,
         epochs=epochs,
         seed=seed,
+        train_size=train_size,
+        data_dir=data_dir,
         progress=progress,
-        val=(test_ds.images, test_ds.labels),
-        **options,
     )
-    fitted.manifest["dataset"] = str(name)
     fitted.save(out)
     if onnx is not None:
         export_onnx(fitted, onnx)
@@ -130,9 +119,9 @@ def predict_cmd(
     ),
     name: str | None = typer.Option(None, "--name", help="Value of the 'model' column."),
     executor: str = typer.Option("serial", "--executor", help="serial, local or dask."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    overwrite: bool = overwrite_option(),
+    workers: Workers = None,
+    progress: Progress = True,
+    overwrite: Overwrite = False,
 ) -> None:
     """Predict every variant of DATA: one row per (variant, sample), logits and probabilities."""
     from mnistlab._validate import check_name, check_positive
@@ -173,11 +162,11 @@ def evaluate_cmd(
         help="Baseline for mCE: a predictions file or a model name (default: logreg if present).",
     ),
     bins: int = typer.Option(15, "--bins", min=1, help="Bins of the expected calibration error."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Robustness: accuracy per corruption x severity, drop, mCE, ECE, per-class accuracy."""
     from mnistlab._atomic import atomic_dir
-    from mnistlab.evaluate import evaluate
+    from mnistlab.workflows.evaluate import evaluate_predictions as evaluate
 
     base_name, base_source = None, None
     if baseline is not None:
@@ -211,17 +200,13 @@ def benchmark_cmd(
     models: str | None = typer.Option(
         None, "--models", help="Comma-separated classifiers (default: all)."
     ),
-    train_size: int | None = typer.Option(
-        None, "--train-size", min=1, help="First N train images only."
-    ),
-    test_size: int | None = typer.Option(
-        None, "--test-size", min=1, help="First N test images only."
-    ),
+    train_size: Annotated[
+        int | None, typer.Option("--train-size", min=1, help="First N train images only.")
+    ] = None,
+    test_size: TestSize = None,
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the randomised classifiers."),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Folder searched first for the dataset."
-    ),
-    overwrite: bool = overwrite_option(),
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Grid of scikit-learn classifiers: accuracy and training time per config (cached).
 
@@ -231,7 +216,7 @@ def benchmark_cmd(
 
     from mnistlab._output import output_kind, write_marker
     from mnistlab._validate import check_seed
-    from mnistlab.models.benchmark import run_benchmark
+    from mnistlab.workflows.benchmark import run_benchmark
 
     check_seed(seed, "--seed")
     check_out(out, "benchmark", dataset_path(name, data_dir), overwrite=True)
@@ -284,10 +269,8 @@ def study_cmd(
     executor: str = typer.Option(
         "local", "--executor", help="serial, local or dask (corruptions)."
     ),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Folder searched first for the dataset."
-    ),
+    workers: Workers = None,
+    data_dir: DataDir = None,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     active_learning: bool = typer.Option(
         False, "--active-learning", help="Also simulate active learning (first model; slow)."
@@ -302,10 +285,8 @@ def study_cmd(
         "--augment",
         help="Also train <cnn>-aug on these corruption families/names (held-out protocol).",
     ),
-    augment_p: float = typer.Option(
-        0.5, "--augment-p", help="With --augment: probability that a training image is corrupted."
-    ),
-    overwrite: bool = overwrite_option(),
+    augment_p: AugmentP = 0.5,
+    overwrite: Overwrite = False,
 ) -> None:
     """The main job: train, corrupt, predict, evaluate, measure, score, embed, report.
 
@@ -313,7 +294,7 @@ def study_cmd(
     --force) re-runs every step and replaces its outputs. A folder that is not a run is
     refused.
     """
-    from mnistlab.study import StudyOptions, run_study
+    from mnistlab.workflows.study import StudyOptions, run_study
 
     check_out(out, "run", dataset_path(dataset, data_dir), overwrite=True)
     force = force or overwrite

@@ -8,7 +8,16 @@ from typing import Any
 
 import typer
 
-from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option
+from mnistlab.cli._app import (
+    Checkpoint,
+    ChunkSize,
+    DataDir,
+    Overwrite,
+    Scheduler,
+    app,
+    check_out,
+    dataset_path,
+)
 
 _SPLITS = {"test": ("test",), "train": ("train",), "all": ("train", "test")}
 
@@ -41,15 +50,11 @@ def measure_cmd(
     out: Path = typer.Option(..., "--out", help="FILE.csv or FILE.parquet."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     executor: str = typer.Option("local", "--executor", help="serial, local or dask."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); --executor dask."
-    ),
-    checkpoint: bool = typer.Option(
-        False, "--checkpoint", help="Keep finished chunks so a failed or interrupted run resumes."
-    ),
-    chunk_size: int | None = typer.Option(None, "--chunk-size", help="Images per task (250)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
-    overwrite: bool = overwrite_option(),
+    scheduler: Scheduler = None,
+    checkpoint: Checkpoint = False,
+    chunk_size: ChunkSize = None,
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Measure Morpho-MNIST morphometrics (area, length, thickness, slant, width, height)."""
     from mnistlab._atomic import atomic_path
@@ -99,15 +104,11 @@ def perturb_cmd(
     seed: int = typer.Option(0, "--seed", help="Per-sample randomness comes from (seed, i)."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     executor: str = typer.Option("local", "--executor", help="serial, local or dask."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); --executor dask."
-    ),
-    checkpoint: bool = typer.Option(
-        False, "--checkpoint", help="Keep finished chunks so a failed or interrupted run resumes."
-    ),
-    chunk_size: int | None = typer.Option(None, "--chunk-size", help="Images per task (250)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
-    overwrite: bool = overwrite_option(),
+    scheduler: Scheduler = None,
+    checkpoint: Checkpoint = False,
+    chunk_size: ChunkSize = None,
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Write a Morpho-MNIST dataset (released IDX/CSV layout plus mnistlab.json)."""
     from mnistlab._validate import check_name, check_seed

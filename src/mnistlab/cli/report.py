@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import app, check_out, overwrite_option, parse_list
+from mnistlab.cli._app import Overwrite, app, check_out, parse_list
 
 
 @app.command("report")
@@ -19,7 +19,7 @@ def report_cmd(
         None, "--hardness", help="Score used as hardness (default entropy)."
     ),
     out: Path = typer.Option(None, "--out", help="Output file (default RUN_DIR/report.html)."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed).
 
@@ -62,7 +62,7 @@ def export_run_cmd(
     variants: str = typer.Option(
         "clean", "--variants", help="Comma-separated variants to export, or 'all'."
     ),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Write a run in FiftyOne's image-classification layout, every score a sample field."""
     from mnistlab.report import export_run

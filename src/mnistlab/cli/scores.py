@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mnistlab.cli._app import app, check_out, dataset_path, overwrite_option, parse_list
+from mnistlab.cli._app import DataDir, Overwrite, app, check_out, dataset_path, parse_list
 from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def _check_table_out(out: Path, kind: str, *inputs: Any, overwrite: bool) -> Non
 def _write_any(table: pd.DataFrame, out: Path, kind: str = "table") -> list[Path]:
     """Write by suffix (.parquet, .csv, .md); a path without suffix is a folder: CSV + Markdown."""
     from mnistlab._atomic import atomic_dir, atomic_path, write_text_atomic
-    from mnistlab.scores.analysis import _markdown
+    from mnistlab.scores.analysis import markdown_table
 
     suffix = out.suffix.lower()
     if suffix == "":
@@ -43,7 +43,7 @@ def _write_any(table: pd.DataFrame, out: Path, kind: str = "table") -> list[Path
         with atomic_path(out, suffix=".csv") as tmp:
             table.to_csv(tmp, index=False)
     elif suffix == ".md":
-        write_text_atomic(out, _markdown(table))
+        write_text_atomic(out, markdown_table(table))
     else:
         raise MnistlabError(f"--out: {out}: unknown format {suffix!r} (use .parquet, .csv or .md)")
     return [out]
@@ -64,12 +64,12 @@ def score_cmd(
     methods: str | None = typer.Option(
         None,
         "--methods",
-        help="Comma-separated: entropy,gini,softmax,margin,least_confidence,mistakenness,"
+        help="Comma-separated: entropy,gini,max_softmax,margin,least_confidence,mistakenness,"
         "uniqueness (FiftyOne's, cosine), knn_distance (Euclidean), or 'all' (default: all "
         "but uniqueness and knn_distance).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Scores table (.parquet or .csv)."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Hardness scores of every prediction (higher = more likely misclassified)."""
     from mnistlab.scores.table import read_preds, score_table
@@ -104,7 +104,7 @@ def prioritize_cmd(
     out: Path | None = typer.Option(
         None, "--out", "-o", help=".csv, .md or .parquet; a folder gets CSV and Markdown."
     ),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """APFD, AUROC, AUPR and misclassifications in the top k, for every score on every variant."""
     from mnistlab.scores.table import TABLE_METHODS, prioritization_table
@@ -146,53 +146,33 @@ def label_issues_cmd(
     all_rows: bool = typer.Option(False, "--all", help="Keep every sample, issues first."),
     grid: Path | None = typer.Option(None, "--grid", help="PNG grid of the top issues (datasets)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Ranked table (.csv/.parquet/.md)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
-    overwrite: bool = overwrite_option(),
+    data_dir: DataDir = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Likely label errors by confident learning (cleanlab) on out-of-sample probabilities.
 
     A dataset is scored by cross-validated PCA + logistic regression; a predictions table's
     clean rows are used as they are (a model trained on another split is out-of-sample).
     """
-    import numpy as np
-
     from mnistlab._validate import check_positive, check_seed
-    from mnistlab.scores.label_issues import find_label_issues, out_of_sample_probs
+    from mnistlab.workflows.label_issues import find_source_issues, write_issue_grid
 
     check_seed(seed, "--seed")
     check_positive(limit, "--limit")
-    path = Path(source)
     source_path = dataset_path(source, data_dir)
     if out is not None:
         _check_table_out(out, "label-issues", source_path, grid, overwrite=overwrite)
     if grid is not None:
         check_out(grid, "grid", source_path, out, overwrite=overwrite, file=True, what="--grid")
-    images = None
-    if path.is_file():
-        from mnistlab.scores.table import probs_of, read_preds
-
-        preds = read_preds(str(path))
-        clean = preds[preds["variant"] == "clean"] if "clean" in set(preds["variant"]) else preds
-        if clean["variant"].nunique() > 1:
-            raise MnistlabError(f"{path}: no 'clean' variant; give a table of one variant")
-        table = find_label_issues(
-            clean["label"].to_numpy(),
-            probs_of(clean),
-            clean["sample_id"].to_numpy(),
-            all_rows=all_rows,
-        )
-    else:
-        from mnistlab.data import load
-
-        ds = load(source, split=split, data_dir=data_dir)
-        if limit is not None:
-            ds = ds[:limit]
-        probs = out_of_sample_probs(ds.images, ds.labels, folds=folds, seed=seed)
-        table = find_label_issues(
-            ds.labels, probs, np.asarray(ds.sample_ids), ds.class_names, all_rows=all_rows
-        )
-        images = ds.images
-        ids = np.asarray(ds.sample_ids)
+    table, images, ids = find_source_issues(
+        source,
+        split=split,
+        folds=folds,
+        seed=seed,
+        limit=limit,
+        all_rows=all_rows,
+        data_dir=data_dir,
+    )
     n_issues = int(table["is_issue"].sum())
     _show(table.head(top))
     typer.echo(f"{n_issues} likely label issues")
@@ -202,70 +182,8 @@ def label_issues_cmd(
     if grid is not None:
         if images is None:
             raise MnistlabError("--grid: needs a dataset (a predictions table has no images)")
-        from mnistlab._atomic import atomic_path
-
-        with atomic_path(grid, suffix=".png") as tmp:
-            _issue_grid(table, images, ids, tmp)
+        write_issue_grid(table, images, ids, grid)
         typer.echo(f"wrote {grid}")
-
-
-def _issue_grid(table: pd.DataFrame, images: Any, ids: Any, path: Path) -> None:
-    import numpy as np
-
-    from mnistlab.scores.analysis import plot_image_grid
-
-    shown = table[table["is_issue"]].head(40)
-    position = {int(s): i for i, s in enumerate(ids)}
-    rows = np.array([position[int(s)] for s in shown["sample_id"]], dtype=np.int64)
-    n = len(shown)
-    cols = 8
-    label = shown.get("label_name", shown["label"]).astype(str).tolist()
-    sugg = shown.get("suggested_name", shown["suggested"]).astype(str).tolist()
-    captions = [
-        f"#{s} {a[:8]}>{b[:8]}" for s, a, b in zip(shown["sample_id"], label, sugg, strict=True)
-    ]
-    if not n:
-        _empty_png(path)
-        return
-    n_rows = -(-n // cols)
-    plot_image_grid(
-        images[rows],
-        np.arange(n) // cols,
-        np.arange(n) % cols,
-        n_rows,
-        cols,
-        path,
-        [""] * n_rows,
-        captions,
-        title="likely label issues (given -> suggested)",
-    )
-
-
-def _empty_png(path: Path) -> None:
-    from mnistlab.scores.analysis import _plt, _save
-
-    fig, ax = _plt().subplots(figsize=(3, 1))
-    ax.axis("off")
-    ax.text(0.5, 0.5, "no label issue found", ha="center", va="center")
-    _save(fig, path)
-
-
-def _pool(source: str | None, name: str, split: str, seed: int) -> tuple[Any, Any]:
-    """Pool images and labels: one variant per sample drawn at random when a folder has many."""
-    import numpy as np
-
-    from mnistlab.models.predict import as_variants
-
-    variants = list(as_variants(source if source is not None else name, split=split))
-    sizes = {len(v.dataset) for v in variants}
-    if len(sizes) != 1:
-        raise MnistlabError(f"--pool: variants differ in size ({sorted(sizes)})")
-    if len(variants) == 1:
-        return variants[0].dataset.images, variants[0].dataset.labels
-    rng = np.random.default_rng(seed)
-    choice = rng.integers(0, len(variants), size=sizes.pop())
-    images = np.stack([variants[c].dataset.images[i] for i, c in enumerate(choice)])
-    return images, variants[0].dataset.labels
 
 
 @app.command("active-learn")
@@ -288,22 +206,23 @@ def active_learn_cmd(
     rounds: int = typer.Option(0, "--rounds", min=0, help="Also run the iterative variant."),
     round_budget: int = typer.Option(200, "--round-budget", min=1, help="Picks per round."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for tables and plots."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder searched first."),
+    data_dir: DataDir = None,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """Active learning: retrain on the hardest pool samples vs random ones (Weiss & Tonella)."""
-    from mnistlab._atomic import atomic_dir
     from mnistlab.data import load
     from mnistlab.scores import active
-    from mnistlab.scores.analysis import write_table_files
+    from mnistlab.workflows.active import make_trainer, write_active_learning
+    from mnistlab.workflows.pool import variant_pool
 
     names = parse_list(methods) or []
     inputs = [dataset_path(name, data_dir), dataset_path(pool, data_dir) if pool else None]
     check_out(out, "active-learn", *inputs, overwrite=overwrite)
     train = load(name, split="train", data_dir=data_dir)
-    pool_x, pool_y = _pool(pool, name, split, 0)
+    pool_x, pool_y = variant_pool(pool if pool is not None else name, split, 0)
     seed_list = list(range(seeds))
+    fit = make_trainer(model, epochs)
     one = active.one_shot(
         train.images,
         train.labels,
@@ -312,8 +231,7 @@ def active_learn_cmd(
         methods=names,
         budget=budget,
         seeds=seed_list,
-        trainer=model,
-        epochs=epochs,
+        trainer=fit,
         train_subset=train_subset,
         progress=progress,
     )
@@ -329,18 +247,11 @@ def active_learn_cmd(
             budget_per_round=round_budget,
             rounds=rounds,
             seeds=seed_list,
-            trainer=model,
-            epochs=epochs,
+            trainer=fit,
             train_subset=train_subset,
             progress=progress,
         )
-    with atomic_dir(out, "active-learn") as tmp:
-        write_table_files(one, tmp / "one_shot")
-        write_table_files(summary, tmp / "one_shot_summary", ("csv", "md"))
-        active.plot_one_shot(summary, tmp / "one_shot.png")
-        if it is not None:
-            write_table_files(it, tmp / "iterative")
-            active.plot_learning_curve(it, tmp / "learning_curve.png")
+    write_active_learning(out, one, summary, it)
     _show(summary)
     typer.echo(f"wrote {out}")
 
@@ -356,13 +267,13 @@ def hardness_cmd(
         False, "--active-learning", help="Run directory: also the active-learning study."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (PREDS input)."),
-    overwrite: bool = overwrite_option(),
+    overwrite: Overwrite = False,
 ) -> None:
     """What makes samples hard: histograms, per-class tables, image grids, morphometrics,
     corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table)."""
 
-    from mnistlab.scores.analysis import analyze_run, analyze_table
     from mnistlab.scores.table import TABLE_METHODS, read_preds, score_table
+    from mnistlab.workflows.hardness import analyze_run, analyze_table
 
     if score not in TABLE_METHODS:
         raise MnistlabError(f"--score: unknown score {score!r} (known: {', '.join(TABLE_METHODS)})")
@@ -376,7 +287,7 @@ def hardness_cmd(
         check_out(out, "hardness", source, morpho, overwrite=overwrite)
         table = score_table(
             read_preds(str(source)),
-            [score, "entropy", "gini", "margin", "softmax", "least_confidence"],
+            [score, "entropy", "gini", "margin", "max_softmax", "least_confidence"],
         )
         morpho_table = None
         if morpho is not None:

@@ -56,21 +56,14 @@ def checked_labels(
     if not values.size:
         return values, int(n_classes or 0)
     if n_classes is not None:
-        bad = (values < 0) | (values >= n_classes)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise MnistlabError(
-                f"{where}: label {int(values[i])} at index {i} is outside 0..{n_classes - 1} "
-                f"(the dataset has {n_classes} classes)"
-            )
-        return values, n_classes
-    present = np.unique(values)
-    k = int(present.size)
+        k, rule = n_classes, f"the dataset has {n_classes} classes"
+    else:
+        k = int(np.unique(values).size)
+        rule = f"the {k} distinct labels of a dataset without class names must be 0..{k - 1}"
     bad = (values < 0) | (values >= k)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise MnistlabError(
-            f"{where}: label {int(values[i])} at index {i} is outside 0..{k - 1} "
-            f"(the {k} distinct labels of a dataset without class names must be 0..{k - 1})"
+            f"{where}: label {int(values[i])} at index {i} is outside 0..{k - 1} ({rule})"
         )
     return values, k

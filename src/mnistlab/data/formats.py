@@ -48,6 +48,8 @@ __all__ = [
     "read_hf_parquet",
     "read_png_folder",
     "safe_class_dirs",
+    "write_hf_parquet",
+    "write_npz",
 ]
 
 _Writer = Callable[[Dataset, Path, bool], dict[str, str]]
@@ -154,14 +156,34 @@ def safe_class_dirs(class_names: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------- writers
 
 
+def write_npz(
+    path: str | os.PathLike[str],
+    images: NDArray[np.uint8],
+    labels: NDArray[np.integer],
+    class_names: Sequence[str] | None = None,
+    *,
+    compress: bool = True,
+) -> Path:
+    """Write ``images`` and ``labels`` (and ``class_names`` when given) to one ``.npz`` file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "test.npz"
+    >>> _ = write_npz(p, np.zeros((2, 3, 3), np.uint8), np.array([0, 1]), compress=False)
+    >>> sorted(np.load(p).files)
+    ['images', 'labels']
+    """
+    arrays: dict[str, Any] = {"images": images, "labels": labels}
+    if class_names is not None:
+        arrays["class_names"] = np.asarray(class_names, dtype=str)
+    (np.savez_compressed if compress else np.savez)(path, **arrays)
+    return Path(path)
+
+
 def _write_npz(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
     name = f"{ds.split}.npz"
-    np.savez_compressed(
-        root / name,
-        images=ds.images,
-        labels=ds.labels,
-        class_names=np.asarray(ds.class_names, dtype=str),
-    )
+    write_npz(root / name, ds.images, ds.labels, ds.class_names)
     return {"images": name, "labels": name}
 
 
@@ -191,19 +213,40 @@ def _hf_metadata(class_names: Sequence[str]) -> bytes:
     return json.dumps({"info": {"features": features}}).encode("utf-8")
 
 
-def _write_parquet(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
+def write_hf_parquet(
+    path: str | os.PathLike[str],
+    images: NDArray[np.uint8],
+    labels: NDArray[np.integer],
+    class_names: Sequence[str],
+) -> Path:
+    """Write a Hugging Face-style image Parquet file (PNG bytes, int64 labels, class names).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "test.parquet"
+    >>> _ = write_hf_parquet(p, np.zeros((2, 4, 4), np.uint8), np.array([1, 0]), ["a", "b"])
+    >>> images, labels, names = read_hf_parquet(p)
+    >>> images.shape, labels.tolist(), names
+    ((2, 4, 4), [1, 0], ('a', 'b'))
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    blobs = encode_png(ds.images)
+    blobs = encode_png(images)
     image = pa.StructArray.from_arrays(
         [pa.array(blobs, pa.binary()), pa.nulls(len(blobs), pa.string())],
         names=["bytes", "path"],
     )
-    table = pa.table({"image": image, "label": pa.array(ds.labels, pa.int64())})
-    table = table.replace_schema_metadata({"huggingface": _hf_metadata(ds.class_names)})
+    table = pa.table({"image": image, "label": pa.array(labels, pa.int64())})
+    table = table.replace_schema_metadata({"huggingface": _hf_metadata(class_names)})
+    pq.write_table(table, path)
+    return Path(path)
+
+
+def _write_parquet(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
     name = f"{ds.split}.parquet"
-    pq.write_table(table, root / name)
+    write_hf_parquet(root / name, ds.images, ds.labels, ds.class_names)
     return {"images": name, "labels": name}
 
 

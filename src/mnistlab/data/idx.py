@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,19 @@ from numpy.typing import NDArray
 from mnistlab._atomic import atomic_path
 from mnistlab.errors import MnistlabError
 
-__all__ = ["IDX_TYPES", "is_gzip", "read_idx", "read_idx_header", "write_idx"]
+__all__ = [
+    "IDX_TYPES",
+    "PIECE_LEVEL",
+    "deflate_piece",
+    "encode_idx",
+    "gzip_from_pieces",
+    "idx_header",
+    "is_gzip",
+    "read_idx",
+    "read_idx_header",
+    "write_idx",
+    "write_idx_pieces",
+]
 
 #: IDX type code -> big-endian numpy dtype of the payload.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -157,20 +171,37 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray:
     return data.view(dtype.newbyteorder("="))
 
 
-def encode_idx(array: NDArray) -> bytes:
-    """Encode an array as IDX bytes (uncompressed)."""
-    arr = np.asarray(array)
+def _type_code(arr: NDArray) -> int:
     key = arr.dtype.newbyteorder("=").str if arr.dtype.byteorder != "|" else arr.dtype.str
     code = _CODE_FOR_KIND.get(key)
     if code is None:
         known = ", ".join(np.dtype(t).newbyteorder("=").name for t in IDX_TYPES.values())
         raise MnistlabError(f"IDX cannot store dtype {arr.dtype} (it stores: {known})")
+    return code
+
+
+def idx_header(array: NDArray) -> bytes:
+    """The IDX header of an array: two zero bytes, type code, rank, big-endian sizes.
+
+    Examples
+    --------
+    >>> idx_header(np.zeros((2, 3), np.uint8)).hex()
+    '000008020000000200000003'
+    """
+    arr = np.asarray(array)
+    code = _type_code(arr)
     if arr.ndim > 255:
         raise MnistlabError(f"IDX stores at most 255 dimensions, got {arr.ndim}")
     if any(d >= 2**32 for d in arr.shape):
         raise MnistlabError(f"IDX dimensions must be below 2**32, got {arr.shape}")
-    header = bytes([0, 0, code, arr.ndim]) + np.asarray(arr.shape, dtype=">u4").tobytes()
-    payload = np.ascontiguousarray(arr, dtype=IDX_TYPES[code]).tobytes()
+    return bytes([0, 0, code, arr.ndim]) + np.asarray(arr.shape, dtype=">u4").tobytes()
+
+
+def encode_idx(array: NDArray) -> bytes:
+    """Encode an array as IDX bytes (uncompressed)."""
+    arr = np.asarray(array)
+    header = idx_header(arr)
+    payload = np.ascontiguousarray(arr, dtype=IDX_TYPES[_type_code(arr)]).tobytes()
     return header + payload
 
 
@@ -213,4 +244,70 @@ def write_idx(
         data = gzip.compress(data, compresslevel=compresslevel, mtime=0)
     with atomic_path(p) as tmp:
         tmp.write_bytes(data)
+    return p
+
+
+# --------------------------------------------------------------------------- gzip in pieces
+# The Fashion-MNIST-C layout's images are deflated block by block in the workers (pigz
+# style), then written here as one ordinary gzip member.
+
+#: Gzip level of the pieces: level 1 is 5x faster than 6 and only ~10% larger on digits.
+PIECE_LEVEL = 1
+
+
+def deflate_piece(data: bytes, level: int = PIECE_LEVEL) -> bytes:
+    """Raw deflate of ``data`` ending on a byte boundary with no final block (pigz style).
+
+    Pieces compressed independently (in parallel) and concatenated, followed by
+    :func:`gzip_from_pieces`, form one ordinary gzip member.
+
+    Examples
+    --------
+    >>> piece = deflate_piece(b"abc")
+    >>> zlib.decompressobj(-15).decompress(piece)
+    b'abc'
+    """
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return comp.compress(data) + comp.flush(zlib.Z_SYNC_FLUSH)
+
+
+def gzip_from_pieces(path: Path, pieces: Sequence[bytes], crc: int, size: int) -> None:
+    """Write a single-member gzip file from :func:`deflate_piece` outputs (atomically).
+
+    ``crc`` and ``size`` are the CRC-32 and length of the uncompressed data.
+    """
+    last = zlib.compressobj(PIECE_LEVEL, zlib.DEFLATED, -15)
+    final = last.compress(b"") + last.flush(zlib.Z_FINISH)  # an empty final block
+    # Header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(header)
+        for piece in pieces:
+            fh.write(piece)
+        fh.write(final)
+        fh.write(trailer)
+
+
+def write_idx_pieces(
+    path: str | os.PathLike[str], images: NDArray[np.uint8], pieces: Sequence[bytes]
+) -> Path:
+    """Write ``images`` as a gzip IDX file whose payload was deflated in ``pieces``.
+
+    ``pieces`` are :func:`deflate_piece` outputs of consecutive slices of
+    ``images.tobytes()``, in order; this adds the IDX header, the gzip framing and the CRC.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> x = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)
+    >>> p = Path(tempfile.mkdtemp()) / "x-ubyte.gz"
+    >>> _ = write_idx_pieces(p, x, [deflate_piece(x[:2].tobytes()), deflate_piece(x[2:].tobytes())])
+    >>> np.array_equal(read_idx(p), x)
+    True
+    """
+    header = idx_header(images)
+    crc = zlib.crc32(np.ascontiguousarray(images).data, zlib.crc32(header))
+    p = Path(path)
+    gzip_from_pieces(p, [deflate_piece(header), *pieces], crc, len(header) + images.nbytes)
     return p

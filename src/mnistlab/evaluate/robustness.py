@@ -45,8 +45,12 @@ KEYS = ["model", "corruption", "severity"]
 REQUIRED = ("sample_id", "variant", "corruption", "severity", "label", "pred")
 
 
-def _bin_index(confidence: NDArray[np.float64], n_bins: int) -> NDArray[np.int64]:
-    # Bins are (lo, hi]; a confidence of exactly 0 joins the first bin.
+def calibration_bins(confidence: NDArray[np.float64], n_bins: int) -> NDArray[np.int64]:
+    """Bin of each confidence among ``n_bins`` equal-width bins ``(lo, hi]`` (0 joins bin 0).
+
+    >>> calibration_bins(np.array([0.0, 0.1, 0.15, 1.0]), 10).tolist()
+    [0, 0, 1, 9]
+    """
     idx = np.ceil(confidence * n_bins).astype(np.int64) - 1
     return np.clip(idx, 0, n_bins - 1)
 
@@ -88,7 +92,7 @@ def reliability_table(
     conf, corr = _confidence_correct(probs, labels, confidence, correct)
     if n_bins < 1:
         raise MnistlabError(f"n_bins must be at least 1, got {n_bins}")
-    idx = _bin_index(conf, n_bins)
+    idx = calibration_bins(conf, n_bins)
     count = np.bincount(idx, minlength=n_bins)
     safe = np.maximum(count, 1)
     return pd.DataFrame(
@@ -123,10 +127,33 @@ def expected_calibration_error(
     conf, corr = _confidence_correct(probs, labels, confidence, correct)
     if conf.size == 0:
         return float("nan")
-    table = reliability_table(confidence=conf, correct=corr, n_bins=n_bins)
-    used = table["count"] > 0
-    gaps = (table["accuracy"] - table["confidence"]).abs()[used]
-    return round(float((table["count"][used] * gaps).sum() / conf.size), 12)
+    if n_bins < 1:
+        raise MnistlabError(f"n_bins must be at least 1, got {n_bins}")
+    ones = np.ones((1, conf.size))
+    return round(float(calibration_error_replicates(conf, corr, ones, n_bins)[0]), 12)
+
+
+def calibration_error_replicates(
+    confidence: NDArray[np.float64],
+    correct: NDArray[Any],
+    weights: NDArray[np.float64],
+    n_bins: int = N_BINS,
+) -> NDArray[np.float64]:
+    """ECE of every weighted replicate at once, ``(B,)``: the one ECE formula of mnistlab.
+
+    Replicate ``b`` holds sample ``i`` ``weights[b, i]`` times (a bootstrap resample); its
+    ECE is ``sum over bins |sum_i w_bi (correct_i - confidence_i)| / sum_i w_bi``, which is
+    the bin-count-weighted mean gap between accuracy and confidence.
+    :func:`expected_calibration_error` is the case of one replicate of unit weights.
+
+    >>> calibration_error_replicates(np.array([0.9, 0.9, 0.6, 0.6]), np.array([1, 1, 1, 0]),
+    ...                              np.ones((1, 4)), 10).round(12).tolist()
+    [0.1]
+    """
+    conf = np.asarray(confidence, np.float64)
+    onehot = np.eye(n_bins)[calibration_bins(conf, n_bins)]
+    gap = weights @ (onehot * (np.asarray(correct, np.float64) - conf)[:, None])
+    return np.asarray(np.abs(gap).sum(axis=1) / weights.sum(axis=1), np.float64)
 
 
 def load_predictions(sources: Iterable[Any]) -> pd.DataFrame:

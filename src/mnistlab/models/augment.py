@@ -108,7 +108,7 @@ class CorruptionAugment:
     spec: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from mnistlab.torch import _check_augment
+        from mnistlab.torch import check_augment
 
         if isinstance(self.p, bool) or not isinstance(self.p, (int, float)):
             raise MnistlabError(f"augment p must be a probability in [0, 1], got {self.p!r}")
@@ -116,7 +116,7 @@ class CorruptionAugment:
             raise MnistlabError(f"augment p must be a probability in [0, 1], got {self.p!r}")
         if not isinstance(self.num_workers, int) or self.num_workers < 0:
             raise MnistlabError(f"num_workers must be >= 0, got {self.num_workers!r}")
-        _check_augment(self.corruptions, self.severity, 0, self.p)
+        check_augment(self.corruptions, self.severity, 0, self.p)
 
     @classmethod
     def from_spec(

@@ -40,12 +40,11 @@ FORMAT_VERSION = 1
 
 
 def softmax(logits: NDArray[np.floating]) -> NDArray[np.float32]:
-    """Row-wise softmax, computed stably in float64 and returned as float32."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z.astype(np.float32)
+    """Row-wise softmax as float32 (:func:`mnistlab.scores.softmax`, the one definition,
+    computed in float64)."""
+    from mnistlab.scores.uncertainty import softmax as softmax64
+
+    return softmax64(logits, axis=1).astype(np.float32)
 
 
 def data_sha256(images: NDArray[Any], labels: NDArray[Any] | None = None) -> str:

@@ -3,11 +3,15 @@
 Two architectures are registered:
 
 ``cnn``
-    The default: three 3x3 conv blocks (32-64-128 channels, BatchNorm, ReLU, max-pool), a
-    256-unit hidden layer and dropout 0.2 before the output; trained for 11 epochs (batch 128)
-    with AdamW and a one-cycle learning rate, with light augmentation (random shifts of 1 px,
-    horizontal flips for non-digit classes), in bfloat16 mixed precision where the CPU has it
-    natively. About 4 minutes on 2 CPU cores (AMD EPYC, AVX512-BF16).
+    The default: three 3x3 conv blocks (32-64-128 channels; each conv, max-pool, BatchNorm,
+    ReLU), a 256-unit hidden layer and dropout 0.2 before the output; trained for 11 epochs
+    (batch 256) with AdamW and a one-cycle learning rate (peak 4e-3), with light augmentation
+    (random shifts of 1 px, horizontal flips for non-digit classes), in bfloat16 mixed
+    precision where the CPU has it natively. Pooling before BatchNorm and ReLU runs those (and
+    their backward passes, 60 % of a step's time) on a quarter of the pixels: 93.4 % on the
+    Fashion-MNIST test set in about 1.5 minutes on 2 CPU cores, where the former order
+    (conv, BatchNorm, ReLU, pool; batch 128) took 4 minutes for 93.25 %. Models saved with
+    the former order record no ``block`` in their manifest and load with it, unchanged.
 ``tip-cnn``
     The small Keras network of Weiss & Tonella (2022), "Simple techniques work surprisingly
     well for neural network test prioritization and active learning": conv32 3x3, max-pool,
@@ -87,18 +91,39 @@ def _normalize_layer() -> nn.Module:
     return Normalize()
 
 
-def build_cnn(num_classes: int, size: int = 28) -> nn.Module:
-    """The default CNN (see the module docstring)."""
+#: Order of the layers in each conv block of the default CNN (what ``block`` records).
+CNN_BLOCK = "conv-pool-bn-relu"
+#: The order of models saved before ``block`` was recorded.
+LEGACY_CNN_BLOCK = "conv-bn-relu-pool"
+
+
+def build_cnn(num_classes: int, size: int = 28, block: str = CNN_BLOCK) -> nn.Module:
+    """The default CNN (see the module docstring); ``block`` orders each conv block's layers.
+
+    Examples
+    --------
+    >>> net = build_cnn(10)
+    >>> [name for name, _ in net.named_children()][:5]
+    ['normalize', 'conv1', 'pool1', 'bn1', 'relu1']
+    """
     from torch import nn
 
+    if block not in (CNN_BLOCK, LEGACY_CNN_BLOCK):
+        raise MnistlabError(
+            f"unknown CNN block order {block!r} (choose from: {CNN_BLOCK}, {LEGACY_CNN_BLOCK})"
+        )
     layers: OrderedDict[str, nn.Module] = OrderedDict(normalize=_normalize_layer())
     channels = [1, 32, 64, 128]
     side = size
     for i in range(1, 4):
-        layers[f"conv{i}"] = nn.Conv2d(channels[i - 1], channels[i], 3, padding=1, bias=False)
-        layers[f"bn{i}"] = nn.BatchNorm2d(channels[i])
-        layers[f"relu{i}"] = nn.ReLU(inplace=True)
-        layers[f"pool{i}"] = nn.MaxPool2d(2)
+        parts = {
+            "conv": nn.Conv2d(channels[i - 1], channels[i], 3, padding=1, bias=False),
+            "pool": nn.MaxPool2d(2),
+            "bn": nn.BatchNorm2d(channels[i]),
+            "relu": nn.ReLU(inplace=True),
+        }
+        for kind in block.split("-"):
+            layers[f"{kind}{i}"] = parts[kind]
         side //= 2
     layers["flatten"] = nn.Flatten()
     # Only one light dropout: with a budget of a few epochs the net underfits, not overfits.
@@ -151,14 +176,15 @@ ARCHITECTURES: dict[str, Architecture] = {
         "cnn",
         build_cnn,
         epochs=11,
-        batch_size=128,
+        batch_size=256,
         optimizer="adamw-onecycle",
-        lr=3e-3,
+        lr=4e-3,
         weight_decay=5e-4,
         label_smoothing=0.0,
         augment=True,
-        description="3 conv blocks 32-64-128 + BatchNorm, fc 256, dropout; AdamW one-cycle, "
-        "shift/flip augmentation",
+        description="3 conv blocks 32-64-128 (conv, pool, BatchNorm, ReLU), fc 256, dropout; "
+        "AdamW one-cycle, shift/flip augmentation",
+        extra={"block": CNN_BLOCK},
     ),
     "tip-cnn": Architecture(
         "tip-cnn",
@@ -264,7 +290,11 @@ def _load_torch(folder: Path, manifest: dict[str, Any]) -> TorchModel:
     if arch not in ARCHITECTURES:
         raise MnistlabError(f"{folder / MANIFEST}: unknown architecture {arch!r}")
     size = int(rest.get("image_size", 28))
-    net = ARCHITECTURES[arch].build(len(class_names), size)
+    spec = ARCHITECTURES[arch]
+    if "block" in spec.extra:  # saved before the order was recorded: the former order
+        net = spec.build(len(class_names), size, rest.get("block", LEGACY_CNN_BLOCK))  # type: ignore[call-arg]
+    else:
+        net = spec.build(len(class_names), size)
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise MnistlabError(f"{weights}: missing weights file")
@@ -356,7 +386,7 @@ def train_torch(
         Random horizontal flips in the augmentation. Default: on unless the class names are
         digits (a flipped 2 is not a 2).
     threads : int, optional
-        PyTorch CPU threads (default: :func:`mnistlab.models._threads.choose_threads`, the CPUs
+        PyTorch CPU threads (default: :func:`mnistlab.threads.choose_threads`, the CPUs
         this process may use: affinity mask, cgroup quota, ``OMP_NUM_THREADS``).
     precision : {"auto", "bf16", "fp32"}
         Arithmetic of the training passes. ``"auto"`` trains in bfloat16 mixed precision
@@ -485,6 +515,7 @@ def train_torch(
         {
             "model": architecture,
             "description": arch.description,
+            **arch.extra,
             "parameters": int(sum(p.numel() for p in net.parameters())),
             "image_size": size,
             "seed": int(seed),

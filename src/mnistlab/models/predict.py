@@ -1,7 +1,7 @@
 """Prediction tables: one row per (variant, sample), the input of everything downstream.
 
 Columns: ``sample_id, variant, corruption, severity, label, pred, logit_0..logit_{C-1},
-prob_0..prob_{C-1}, model``. Variants are named as :func:`mnistlab.run.variant_name`
+prob_0..prob_{C-1}, model``. Variants are named as :func:`mnistlab.corrupt.variants.variant_name`
 (``"clean"`` or ``"<corruption>-s<k>"``); a variant whose samples mix corruptions (the
 Fashion-MNIST-C layout) keeps its own name and takes each row's corruption and severity from
 the variant's metadata.
@@ -20,10 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_path
+from mnistlab.corrupt.variants import CLEAN, parse_variant, variant_name
 from mnistlab.data.dataset import Dataset
 from mnistlab.errors import MnistlabError
 from mnistlab.models.base import Model, softmax
-from mnistlab.run import CLEAN, parse_variant, variant_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,7 +131,7 @@ def as_variants(data: DataLike, split: str = "test") -> Iterator[VariantData]:
     )
 
 
-def _predict_chunk(model: Model, images: NDArray[np.uint8]) -> NDArray[np.float32]:
+def _predict_chunk(images: NDArray[np.uint8], model: Model) -> NDArray[np.float32]:
     return np.asarray(model.predict_logits(images), dtype=np.float32)
 
 
@@ -145,13 +145,12 @@ def _logits(
     # models always predict in this process.
     in_process = isinstance(model, (LogitsFile, TorchModel))
     if executor == "serial" or in_process or len(images) <= chunk_size:
-        return _predict_chunk(model, images)
-    from mnistlab.parallel import chunk_bounds, map_tasks
+        return _predict_chunk(images, model)
+    from mnistlab.parallel import Execution, map_chunks
 
-    tasks = [(model, images[a:b]) for a, b in chunk_bounds(len(images), chunk_size)]
-    return np.concatenate(
-        map_tasks(_predict_chunk, tasks, executor=executor, workers=workers), axis=0
-    )
+    job = Execution(executor, workers, chunk_size=chunk_size)
+    parts = map_chunks(_predict_chunk, len(images), job, arrays=(images,), args=(model,))
+    return np.concatenate(parts, axis=0)
 
 
 def variant_logits(

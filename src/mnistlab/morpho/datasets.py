@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mnistlab import random as mrandom
 from mnistlab.errors import MnistlabError
-from mnistlab.morpho.measure import DEFAULT_CHUNK, images_digest, measure, warm_up
+from mnistlab.morpho.measure import _resolve, images_digest, measure, warm_up
 from mnistlab.morpho.morphology import Morphology, downscale, morphology
 from mnistlab.morpho.perturb import (
     Fracture,
@@ -31,6 +32,9 @@ from mnistlab.morpho.perturb import (
     Thickening,
     Thinning,
 )
+
+if TYPE_CHECKING:
+    from mnistlab.execution import Execution
 
 __all__ = ["KINDS", "SPLIT_PREFIX", "perturb", "write_dataset"]
 
@@ -96,11 +100,13 @@ def perturb(
     sample_ids: ArrayLike | None = None,
     scale: int = 4,
     workers: int | None = None,
-    executor: str = "local",
-    progress: bool = False,
+    executor: str | None = None,
+    progress: bool | None = None,
     chunk_size: int | None = None,
     scheduler: str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
+    *,
+    execution: Execution | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Perturb every image as a Morpho-MNIST dataset of the given kind.
 
@@ -115,12 +121,13 @@ def perturb(
         Default ``0..N-1``.
     scale : int
         Upsampling factor.
-    workers, executor, progress, scheduler
-        See :func:`mnistlab.parallel.map_tasks`; the result does not depend on them.
-    chunk_size : int, optional
-        Images per task (default 250).
+    workers, executor, progress, chunk_size, scheduler : optional
+        Shortcuts for the settings of ``execution`` (see :func:`measure`); the result does
+        not depend on them.
     checkpoint_dir : path-like, optional
         Keep each finished chunk there so a failed run resumes (see :func:`measure`).
+    execution : Execution, optional
+        How the chunks run; see :func:`mnistlab.parallel.map_chunks`.
 
     Returns
     -------
@@ -136,8 +143,9 @@ def perturb(
     ((3, 28, 28), dtype('uint8'))
     """
     from mnistlab.data.dataset import check_images
-    from mnistlab.parallel import chunk_bounds, map_tasks
+    from mnistlab.parallel import map_chunks
 
+    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     x = check_images(images)
     _check_kind(kind)
     from mnistlab._validate import check_seed
@@ -147,14 +155,12 @@ def perturb(
     if len(x):
         warm_up(x.shape[1:], scale)
         _perturb_chunk(x[:1], ids[:1], kind, int(seed), scale)  # compile before forking
-    bounds = chunk_bounds(len(x), DEFAULT_CHUNK if chunk_size is None else chunk_size)
-    parts = map_tasks(
+    parts = map_chunks(
         _perturb_chunk,
-        [(x[a:b], ids[a:b], kind, int(seed), scale) for a, b in bounds],
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
+        len(x),
+        job,
+        arrays=(x, ids),
+        args=(kind, int(seed), scale),
         desc=f"perturb {kind}",
         checkpoint_dir=checkpoint_dir,
         job_key={
@@ -165,7 +171,6 @@ def perturb(
             "seed": int(seed),
             "scale": scale,
         },
-        labels=[f"samples {a}..{b - 1}" for a, b in bounds],
     )
     if not parts:
         return np.zeros_like(x), np.zeros(0, np.uint8)
@@ -179,12 +184,14 @@ def write_dataset(
     splits: tuple[str, ...] = ("test",),
     seed: int = 0,
     workers: int | None = None,
-    executor: str = "local",
-    progress: bool = False,
+    executor: str | None = None,
+    progress: bool | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     scheduler: str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     chunk_size: int | None = None,
+    *,
+    execution: Execution | None = None,
 ) -> Path:
     """Write a Morpho-MNIST dataset folder (released layout + ``mnistlab.json``), atomically.
 
@@ -207,6 +214,8 @@ def write_dataset(
         resumes; delete it after success with :func:`mnistlab.parallel.remove_checkpoints`.
     chunk_size : int, optional
         Images per task (default 250).
+    execution : Execution, optional
+        How the chunks run; the keywords above override its settings.
 
     Returns
     -------
@@ -219,6 +228,7 @@ def write_dataset(
     from mnistlab.data import load, write_idx
     from mnistlab.data.variants import write_manifest
 
+    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     _check_kind(kind)
     from mnistlab._validate import check_seed as _check_seed
 
@@ -236,12 +246,8 @@ def write_dataset(
                 kind,
                 seed,
                 ds.sample_ids,
-                workers=workers,
-                executor=executor,
-                progress=progress,
-                scheduler=scheduler,
                 checkpoint_dir=checkpoint_dir,
-                chunk_size=chunk_size,
+                execution=job,
             )
             files = {
                 "images": f"{prefix}-images-idx3-ubyte.gz",
@@ -253,15 +259,7 @@ def write_dataset(
             write_idx(tmp / files["images"], images)
             write_idx(tmp / files["labels"], ds.labels.astype(np.uint8))
             write_idx(tmp / files["pert"], pert)
-            table = measure(
-                images,
-                workers=workers,
-                executor=executor,
-                progress=progress,
-                scheduler=scheduler,
-                checkpoint_dir=checkpoint_dir,
-                chunk_size=chunk_size,
-            )
+            table = measure(images, checkpoint_dir=checkpoint_dir, execution=job)
             table.to_csv(tmp / files["morpho"], index=False)
             pd.DataFrame({"sample_id": ds.sample_ids, "pert": pert}).to_csv(
                 tmp / files["metadata"], index=False

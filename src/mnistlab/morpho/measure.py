@@ -30,10 +30,11 @@ from mnistlab.morpho.morphology import Morphology
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mnistlab.execution import Execution
+
 __all__ = ["COLUMNS", "measure", "measure_morphology"]
 
 COLUMNS = ("index", "area", "length", "thickness", "slant", "width", "height")
-DEFAULT_CHUNK = 250
 
 
 @numba.njit(cache=True, nogil=True)
@@ -210,17 +211,40 @@ def warm_up(shape: tuple[int, int] = (28, 28), scale: int = 4) -> None:
     _measure_chunk(probe, scale, 0.5, 0.02)
 
 
+def _resolve(
+    execution: Execution | None,
+    executor: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    chunk_size: int | None,
+    progress: bool | None,
+) -> Execution:
+    """The job of a morpho function: ``execution`` with its keyword shortcuts applied."""
+    from mnistlab.execution import resolve_execution
+
+    return resolve_execution(
+        execution,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+
+
 def measure(
     images: NDArray[np.uint8],
     scale: int = 4,
     threshold: float = 0.5,
     bound_frac: float = 0.02,
     workers: int | None = None,
-    executor: str = "local",
-    progress: bool = False,
+    executor: str | None = None,
+    progress: bool | None = None,
     chunk_size: int | None = None,
     scheduler: str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
+    *,
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Measure the Morpho-MNIST morphometrics of every image.
 
@@ -234,20 +258,16 @@ def measure(
         Relative binarisation threshold in [0, 1).
     bound_frac : float
         Fraction of the mass left outside the bounding parallelogram (half on each side).
-    workers : int, optional
-        Processes (default: all cores; one chunk runs in this process).
-    executor : {"local", "serial", "dask"}
-        See :func:`mnistlab.parallel.map_tasks`; the result does not depend on it.
-    progress : bool
-        Show a progress bar.
-    chunk_size : int, optional
-        Images per task (default 250).
-    scheduler : str, optional
-        Dask scheduler address (``executor="dask"``); see :func:`mnistlab.parallel.map_tasks`.
+    workers, executor, progress, chunk_size, scheduler : optional
+        Shortcuts for the settings of ``execution`` (default: local processes on every
+        core, chunks of 250 images); the result does not depend on them.
     checkpoint_dir : path-like, optional
         Keep each finished chunk there, so a failed or interrupted run resumes from them
         (see :func:`mnistlab.parallel.checkpoint_dir_for`). The caller deletes it at the end
         with :func:`mnistlab.parallel.remove_checkpoints`.
+    execution : Execution, optional
+        How the chunks run (:class:`mnistlab.execution.Execution`); see
+        :func:`mnistlab.parallel.map_chunks`.
 
     Returns
     -------
@@ -265,8 +285,9 @@ def measure(
 
     from mnistlab.data.dataset import check_images
     from mnistlab.morpho.morphology import _check_scale, _check_threshold
-    from mnistlab.parallel import chunk_bounds, map_tasks
+    from mnistlab.parallel import map_chunks
 
+    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     x = check_images(images)
     scale = _check_scale(scale)
     threshold = _check_threshold(threshold)
@@ -274,14 +295,12 @@ def measure(
     n = len(x)
     if n:
         warm_up(x.shape[1:], scale)
-    bounds = chunk_bounds(n, DEFAULT_CHUNK if chunk_size is None else chunk_size)
-    parts = map_tasks(
+    parts = map_chunks(
         _measure_chunk,
-        [(x[a:b], scale, threshold, frac) for a, b in bounds],
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
+        n,
+        job,
+        arrays=(x,),
+        args=(scale, threshold, frac),
         desc="measure",
         checkpoint_dir=checkpoint_dir,
         job_key={
@@ -291,7 +310,6 @@ def measure(
             "threshold": threshold,
             "bound_frac": frac,
         },
-        labels=[f"samples {a}..{b - 1}" for a, b in bounds],
     )
     values = np.concatenate(parts) if parts else np.zeros((0, 6))
     blank = int(np.isnan(values[:, 0]).sum())

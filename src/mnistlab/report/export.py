@@ -42,9 +42,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_dir
+from mnistlab.corrupt.variants import regenerate_variant
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, json_scalar, models_of
-from mnistlab.run import CLEAN, variant_images
+from mnistlab.run import CLEAN, clean_images, corruption_params
 from mnistlab.scores.uncertainty import softmax
 
 __all__ = ["FORMATS", "export_run", "load_fiftyone"]
@@ -111,6 +112,7 @@ def export_run(
                 every[name] = RunTables(tables.run, name)
         labels: dict[str, int] = {}
         records: list[dict[str, Any]] = []
+        clean, params = clean_images(tables.run), corruption_params(tables.run)
         with atomic_dir(out, "export-run") as tmp:
             (tmp / "data").mkdir()
             for variant in tqdm(chosen, desc="export", unit="variant", disable=not progress):
@@ -119,7 +121,7 @@ def export_run(
                     [variant],
                 )
                 ids = frame["sample_id"].to_numpy(np.int64)
-                images = variant_images(tables.run, variant, ids)
+                images = regenerate_variant(clean, variant, ids, **params)
                 predictions = {
                     name: _predictions(t, variant, ids, classes) for name, t in every.items()
                 }

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mnistlab.run import RunLayout
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -63,7 +65,7 @@ def leaderboard_section(run: Path, section_cls: Any, attached_png: Any) -> Any:
     """The ``leaderboard`` section of ``report.html``, or None without ``RUN/compare/``."""
     import pandas as pd
 
-    folder = run / "compare"
+    folder = RunLayout(run).compare
     board_path = folder / "leaderboard.csv"
     if not board_path.is_file():
         return None

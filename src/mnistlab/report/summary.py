@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnistlab.run import RunLayout
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -96,8 +98,8 @@ def read_summary(
 ) -> list[ModelSummary]:
     """The headline figures of each model, read from the run's ``eval/`` and ``hardness/``."""
     root = Path(run)
-    mce = read_csv_exact(root / "eval" / "mce.csv")
-    corruptions = read_csv_exact(root / "eval" / "corruptions.csv")
+    mce = read_csv_exact(RunLayout(root).eval_table("mce"))
+    corruptions = read_csv_exact(RunLayout(root).eval_table("corruptions"))
     out = []
     for model in models:
         s = ModelSummary(model)
@@ -121,7 +123,7 @@ def read_summary(
                 for c, a in zip(mine["corruption"], mine["accuracy"], strict=True)
                 if _finite(a) is not None
             ][:3]
-        prio = read_csv_exact(root / "hardness" / model / "prioritization.csv")
+        prio = read_csv_exact(RunLayout(root).prioritization(model))
         if prio is not None and {"variant", "score", "apfd"} <= set(prio.columns):
             clean = prio[
                 (prio["variant"] == "clean")
@@ -131,7 +133,7 @@ def read_summary(
             if len(clean):
                 best = clean.iloc[int(clean["apfd"].to_numpy().argmax())]  # first of ties
                 s.best_score, s.apfd = str(best["score"]), float(best["apfd"])
-        issues = read_csv_exact(root / "label_issues" / f"{model}.csv")
+        issues = read_csv_exact(RunLayout(root).label_issues(model))
         if issues is not None and "is_issue" in issues.columns:
             s.label_issues = int(issues["is_issue"].astype(bool).sum())
         if not s.empty():

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab.errors import MnistlabError
-from mnistlab.run import read_manifest
+from mnistlab.run import RunLayout, read_manifest
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,7 +52,7 @@ HARDNESS_PREFERENCE = (
     "gini",
     "least_confidence",
     "margin",
-    "softmax",
+    "max_softmax",
     "mistakenness",
 )
 _PROB = re.compile(r"^prob_(\d+)$")
@@ -62,9 +62,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def models_of(run: str | os.PathLike[str]) -> list[str]:
     """Names of the models with a predictions table in ``run`` (``cnn`` first)."""
-    folder = Path(run) / "preds"
-    found = sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
-    return sorted(found, key=lambda m: (m != "cnn", m))
+    return RunLayout(run).models_with_preds()
 
 
 def class_names_of(run: str | os.PathLike[str], n_classes: int = 10) -> list[str]:
@@ -103,7 +101,7 @@ def check_run_predictions(run: Path, path: Path) -> None:
         required=("sample_id", "variant", "label", "pred"),
         n_classes=len(names) if isinstance(names, list) and names else None,
     )
-    images = run / "data" / "test_images.npy"
+    images = RunLayout(run).test_images
     if images.is_file():
         try:
             n = len(np.load(images, mmap_mode="r"))
@@ -194,11 +192,12 @@ class RunTables:
 
     def _create_views(self) -> _Columns:
         con = self._con
+        layout = RunLayout(self.run)
         files = {
-            "p": self.run / "preds" / f"{self.model}.parquet",
-            "s": self.run / "scores" / f"{self.model}.parquet",
-            "m": self.run / "morpho.parquet",
-            "e": self.run / "embeddings" / f"{self.model}.parquet",
+            "p": layout.preds(self.model),
+            "s": layout.scores(self.model),
+            "m": layout.morpho,
+            "e": layout.embeddings(self.model),
         }
         check_run_predictions(self.run, files["p"])
         con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet({_sql_path(files['p'])})")

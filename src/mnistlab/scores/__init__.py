@@ -1,7 +1,9 @@
-"""Hardness scores, test prioritisation, label issues, active learning, hard-sample analyses.
+"""Hardness scores, test prioritisation, label issues, active learning, hard-sample tables.
 
 Every score maps arrays to ``float64 (N,)`` where higher means more likely misclassified
 (or, for uniqueness, more unusual). See the README (Hardness scores) for every score's range.
+The run-level analyses (reading a run, writing ``hardness/<model>/``) are in
+:mod:`mnistlab.workflows.hardness`.
 
 Examples
 --------
@@ -13,8 +15,14 @@ Examples
 0.8333333333333334
 """
 
-from mnistlab.scores.analysis import analyze_run
-from mnistlab.scores.metrics import apfd, aupr, auroc, evaluate_ranking, faults_in_top_k
+from mnistlab.scores.metrics import (
+    apfd,
+    aupr,
+    auroc,
+    evaluate_ranking,
+    faults_found_curve,
+    faults_in_top_k,
+)
 from mnistlab.scores.surprise import DSA, LSA, SURPRISE, MahalanobisSA, dsa, lsa, mahalanobis
 from mnistlab.scores.table import prioritization_table, score_table
 from mnistlab.scores.uncertainty import (
@@ -39,7 +47,6 @@ __all__ = [
     "SCORES",
     "SURPRISE",
     "MahalanobisSA",
-    "analyze_run",
     "apfd",
     "aupr",
     "auroc",
@@ -47,6 +54,7 @@ __all__ = [
     "ensemble_disagreement",
     "entropy",
     "evaluate_ranking",
+    "faults_found_curve",
     "faults_in_top_k",
     "gini",
     "knn_distance",

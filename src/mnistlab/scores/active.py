@@ -12,17 +12,18 @@ its accuracy is the fair measure; the gain over random is paired per seed and re
 :func:`iterative` spends a budget per round instead: retrain, score what is left of the first
 half, pick, repeat; it records the held-out accuracy after every round (a learning curve).
 
-Training is the expensive part. A *trainer* is ``fn(images, labels, seed) -> model`` with
-``model.predict_proba(images)``; :func:`make_trainer` gives one from a name: ``"pca-logreg"``
-(scikit-learn, seconds) or any model of :mod:`mnistlab.models` (``"tip-cnn"``, ``"cnn"``...)
-with ``epochs``.
+Training is the expensive part, and it is injected: a *trainer* is
+``fn(images, labels, seed) -> model`` with ``model.predict_proba(images)``, so the protocol is
+a function over arrays. :func:`mnistlab.workflows.active.make_trainer` gives one from a name
+(``"pca-logreg"``, or any model of :mod:`mnistlab.models`); the driver that reads a run and
+writes ``active_learning/<model>/`` is :mod:`mnistlab.workflows.active`, the figures are in
+:mod:`mnistlab.figures.active`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,71 +36,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RANDOM",
+    "Predictor",
     "Trainer",
     "iterative",
-    "make_trainer",
     "mean_ci",
     "one_shot",
-    "plot_learning_curve",
-    "plot_one_shot",
     "summarize",
 ]
 
 RANDOM = "random"
 
 
-class _Predictor(Protocol):
+class Predictor(Protocol):
+    """What a trainer returns: anything with ``predict_proba(images) -> (N, C)``."""
+
     def predict_proba(self, images: NDArray[np.uint8]) -> NDArray[np.floating]: ...
 
 
-Trainer = Callable[[NDArray[np.uint8], NDArray[np.int64], int], _Predictor]
-
-
-class _PcaLogreg:
-    def __init__(self, pipeline: Any, n_classes: int):
-        self.pipeline = pipeline
-        self.n_classes = n_classes
-
-    def predict_proba(self, images: NDArray[np.uint8]) -> NDArray[np.float64]:
-        from threadpoolctl import threadpool_limits
-
-        flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
-        with threadpool_limits(1):
-            p = self.pipeline.predict_proba(flat)
-        out = np.zeros((images.shape[0], self.n_classes))
-        out[:, self.pipeline.classes_] = p
-        return out
-
-
-def _train_pca_logreg(
-    images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int
-) -> _PcaLogreg:
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from threadpoolctl import threadpool_limits
-
-    flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
-    pipe = make_pipeline(
-        PCA(n_components=min(50, flat.shape[0] - 1), whiten=True, random_state=seed),
-        LogisticRegression(max_iter=200),
-    )
-    with threadpool_limits(1):
-        pipe.fit(flat, labels)
-    return _PcaLogreg(pipe, int(labels.max()) + 1)
-
-
-def make_trainer(model: str = "tip-cnn", epochs: int | None = None) -> Trainer:
-    """A trainer by name: ``"pca-logreg"`` (fast, scikit-learn) or a :mod:`mnistlab.models` name."""
-    if model == "pca-logreg":
-        return _train_pca_logreg
-
-    def train(images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int) -> _Predictor:
-        from mnistlab.models import train as train_model
-
-        return train_model(images, labels, model=model, epochs=epochs, seed=seed, progress=False)
-
-    return train
+Trainer = Callable[[NDArray[np.uint8], NDArray[np.int64], int], Predictor]
 
 
 def _check(
@@ -150,7 +104,7 @@ def _pick(
     return idx[np.argsort(-s, kind="stable")[:budget]]
 
 
-def _accuracy(model: _Predictor, images: NDArray[np.uint8], labels: NDArray[np.int64]) -> float:
+def _accuracy(model: Predictor, images: NDArray[np.uint8], labels: NDArray[np.int64]) -> float:
     return float((np.asarray(model.predict_proba(images)).argmax(axis=1) == labels).mean())
 
 
@@ -170,11 +124,11 @@ def one_shot(
     train_labels: NDArray[np.int64],
     pool_images: NDArray[np.uint8],
     pool_labels: NDArray[np.int64],
-    methods: Sequence[str] = ("gini", "entropy", "margin", "softmax"),
+    methods: Sequence[str] = ("gini", "entropy", "margin", "max_softmax"),
     budget: int = 1000,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    trainer: Trainer | str = "tip-cnn",
-    epochs: int | None = None,
+    *,
+    trainer: Trainer,
     train_subset: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -193,8 +147,9 @@ def one_shot(
         Samples picked from the first half.
     seeds : sequence of int
         One repetition per seed (split, subset, training seed).
-    trainer : str or callable
-        See :func:`make_trainer`.
+    trainer : callable
+        ``fn(images, labels, seed) -> model`` with ``model.predict_proba``; see
+        :func:`mnistlab.workflows.active.make_trainer` for trainers by name.
 
     Returns
     -------
@@ -204,7 +159,7 @@ def one_shot(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    train_fn = make_trainer(trainer, epochs) if isinstance(trainer, str) else trainer
+    train_fn = trainer
     tx, ty = np.asarray(train_images), np.asarray(train_labels, dtype=np.int64)
     px, py = np.asarray(pool_images), np.asarray(pool_labels, dtype=np.int64)
     names = [m for m in dict.fromkeys([*methods, RANDOM])]
@@ -292,8 +247,8 @@ def iterative(
     budget_per_round: int = 200,
     rounds: int = 5,
     seeds: Sequence[int] = (0,),
-    trainer: Trainer | str = "tip-cnn",
-    epochs: int | None = None,
+    *,
+    trainer: Trainer,
     train_subset: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -307,7 +262,7 @@ def iterative(
 
     if rounds < 1:
         raise MnistlabError(f"rounds: must be >= 1, got {rounds}")
-    train_fn = make_trainer(trainer, epochs) if isinstance(trainer, str) else trainer
+    train_fn = trainer
     tx, ty = np.asarray(train_images), np.asarray(train_labels, dtype=np.int64)
     px, py = np.asarray(pool_images), np.asarray(pool_labels, dtype=np.int64)
     names = [m for m in dict.fromkeys([*methods, RANDOM])]
@@ -358,55 +313,3 @@ def iterative(
                 )
     bar.close()
     return pd.DataFrame(rows)
-
-
-def plot_one_shot(summary: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Bar chart of held-out accuracy per method with 95% CIs (PNG, written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mnistlab._atomic import atomic_path
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    y = summary["acc_second_half"].to_numpy()
-    err = np.vstack([y - summary["ci_low"].to_numpy(), summary["ci_high"].to_numpy() - y])
-    colors = ["0.6" if m == RANDOM else "C0" for m in summary["method"]]
-    ax.bar(summary["method"], y, yerr=np.nan_to_num(err), color=colors, capsize=4)
-    lo = float(np.nanmin(summary["ci_low"].fillna(summary["acc_second_half"])))
-    ax.set_ylim(max(0.0, lo - 0.02), min(1.0, float(np.nanmax(y)) + 0.02))
-    ax.set_ylabel("accuracy on the held-out half")
-    ax.set_title("one-shot active learning (mean, 95% CI)")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
-def plot_learning_curve(results: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Held-out accuracy against samples added, one line per method, 95% CI bands (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mnistlab._atomic import atomic_path
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for i, (method, g) in enumerate(results.groupby("method", sort=False)):
-        stats = [
-            (added, *mean_ci(gg["acc_second_half"].to_numpy())) for added, gg in g.groupby("added")
-        ]
-        a = np.array(stats, dtype=np.float64)
-        color = "0.5" if method == RANDOM else f"C{i}"
-        ax.plot(a[:, 0], a[:, 1], marker="o", label=method, color=color)
-        if np.isfinite(a[:, 2]).all():
-            ax.fill_between(a[:, 0], a[:, 2], a[:, 3], alpha=0.2, color=color)
-    ax.set_xlabel("samples added from the pool")
-    ax.set_ylabel("accuracy on the held-out half")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)

@@ -19,7 +19,8 @@ ideal order ``1 - k / (2n)``. Conventions (documented, tested):
   exactly 0.5 whatever the data order; ``ties="stable"`` keeps the input order among ties.
 
 AUROC and AUPR (average precision) treat the score as a detector of misclassification
-(scikit-learn); both are ``NaN`` when ``faults`` has a single class.
+(scikit-learn's definitions, computed exactly from the same sort); AUROC is ``NaN`` when
+``faults`` has a single class, AUPR when there is no fault.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ from numpy.typing import ArrayLike, NDArray
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["TIES", "apfd", "aupr", "auroc", "evaluate_ranking", "faults_in_top_k", "ranks"]
+__all__ = [
+    "TIES",
+    "apfd",
+    "aupr",
+    "auroc",
+    "evaluate_ranking",
+    "faults_found_curve",
+    "faults_in_top_k",
+    "ranks",
+]
 
 TIES = ("average", "stable")
 
@@ -68,6 +78,58 @@ def ranks(scores: ArrayLike, ties: str = "average") -> NDArray[np.float64]:
     raise MnistlabError(f"ties: expected one of {TIES}, got {ties!r}")
 
 
+class _Ranked:
+    """One stable sort by decreasing score, and the groups of tied scores in it.
+
+    Every metric below is read off this one sort (a study evaluates ~900 rankings per model):
+    ``fault_sorted`` are the faults in rank order, and per group of equal scores its size,
+    its faults and the faults ranked before it. All counts are integers, so the metrics are
+    exact rationals with one final rounding, whatever the summation order.
+    """
+
+    def __init__(self, s: NDArray[np.float64], f: NDArray[np.bool_]) -> None:
+        order = np.argsort(-s, kind="stable")
+        ss = s[order]
+        self.n = int(s.size)
+        self.fault_sorted = f[order]
+        starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]]) if s.size else np.zeros(0, int)
+        self.start = starts.astype(np.int64)
+        self.size = np.diff(np.r_[starts, s.size]).astype(np.int64)
+        self.faults = (
+            np.add.reduceat(self.fault_sorted.astype(np.int64), starts)
+            if s.size
+            else np.zeros(0, np.int64)
+        )
+        self.k = int(self.faults.sum())
+        self.faults_before = np.cumsum(self.faults) - self.faults
+
+    def apfd(self) -> float:
+        if self.n == 0 or self.k == 0:
+            return float("nan")
+        # Twice each group's mean 1-based position: 2 * start + size + 1 (an integer).
+        tf2 = int(np.dot(self.faults, 2 * self.start + self.size + 1))
+        return float(1.0 - tf2 / (2 * self.k * self.n) + 1.0 / (2 * self.n))
+
+    def auroc(self) -> float:
+        negatives = self.n - self.k
+        if self.k == 0 or negatives == 0:
+            return float("nan")
+        neg = self.size - self.faults
+        # Trapezoids of the ROC curve: each group adds neg/N x (TP before + its faults / 2)/P.
+        area2 = int(np.dot(neg, 2 * self.faults_before + self.faults))
+        return float(area2 / (2 * self.k * negatives))
+
+    def aupr(self) -> float:
+        if self.k == 0:
+            return float("nan")
+        tp = self.faults_before + self.faults  # true positives at each threshold
+        seen = self.start + self.size
+        return float(np.sum(self.faults * (tp / seen)) / self.k)
+
+    def found(self, k: int) -> int:
+        return int(self.fault_sorted[: max(k, 0)].sum())
+
+
 def apfd(scores: ArrayLike, faults: ArrayLike, ties: str = "average") -> float:
     """APFD of the order of decreasing ``scores``; NaN when there is no fault.
 
@@ -79,6 +141,8 @@ def apfd(scores: ArrayLike, faults: ArrayLike, ties: str = "average") -> float:
     0.5
     """
     s, f = _inputs(scores, faults)
+    if ties == "average":
+        return _Ranked(s, f).apfd()
     n, k = s.size, int(f.sum())
     if n == 0 or k == 0:
         return float("nan")
@@ -87,23 +151,29 @@ def apfd(scores: ArrayLike, faults: ArrayLike, ties: str = "average") -> float:
 
 
 def auroc(scores: ArrayLike, faults: ArrayLike) -> float:
-    """Area under the ROC curve of ``scores`` detecting ``faults``; NaN with one class only."""
-    from sklearn.metrics import roc_auc_score
+    """Area under the ROC curve of ``scores`` detecting ``faults``; NaN with one class only.
 
+    The trapezoidal area of the ROC curve over the distinct scores (scikit-learn's
+    ``roc_auc_score``, to rounding), computed exactly from one sort.
+
+    >>> auroc([0.9, 0.1, 0.5, 0.5], [True, False, True, False])
+    0.875
+    """
     s, f = _inputs(scores, faults)
-    if f.all() or not f.any():
-        return float("nan")
-    return float(roc_auc_score(f, s))
+    return _Ranked(s, f).auroc()
 
 
 def aupr(scores: ArrayLike, faults: ArrayLike) -> float:
-    """Average precision (area under precision-recall) for ``faults``; NaN without faults."""
-    from sklearn.metrics import average_precision_score
+    """Average precision (area under precision-recall) for ``faults``; NaN without faults.
 
+    scikit-learn's ``average_precision_score`` (precision at each distinct score, weighted by
+    the recall it adds), to rounding.
+
+    >>> aupr([0.9, 0.1, 0.5, 0.5], [True, False, True, False])
+    0.8333333333333333
+    """
     s, f = _inputs(scores, faults)
-    if not f.any():
-        return float("nan")
-    return float(average_precision_score(f, s))
+    return _Ranked(s, f).aupr()
 
 
 def faults_in_top_k(scores: ArrayLike, faults: ArrayLike, k: int) -> int:
@@ -115,8 +185,7 @@ def faults_in_top_k(scores: ArrayLike, faults: ArrayLike, k: int) -> int:
     s, f = _inputs(scores, faults)
     if k < 0:
         raise MnistlabError(f"k: must be >= 0, got {k}")
-    top = np.argsort(-s, kind="stable")[:k]
-    return int(f[top].sum())
+    return _Ranked(s, f).found(int(k))
 
 
 def evaluate_ranking(
@@ -125,19 +194,72 @@ def evaluate_ranking(
     """Every ranking metric at once: n, faults, APFD, AUROC, AUPR, faults found in the top k.
 
     Returns a dict with keys ``n, faults, apfd, auroc, aupr`` and, for each ``k``,
-    ``found@k`` (faults in the top k) and ``recall@k`` (their share of all faults).
+    ``found@k`` (faults in the top k) and ``recall@k`` (their share of all faults). One sort
+    serves every metric; each equals its own function above to the bit.
+
+    >>> r = evaluate_ranking([0.9, 0.1, 0.5], [True, False, True], k=(1,))
+    >>> r["apfd"], r["found@1"], r["recall@1"]
+    (0.6666666666666666, 1, 0.5)
     """
     s, f = _inputs(scores, faults)
-    nf = int(f.sum())
+    for kk in k:
+        if int(kk) < 0:
+            raise MnistlabError(f"k: must be >= 0, got {kk}")
+    r = _Ranked(s, f)
     out: dict[str, Any] = {
-        "n": int(s.size),
-        "faults": nf,
-        "apfd": apfd(s, f),
-        "auroc": auroc(s, f),
-        "aupr": aupr(s, f),
+        "n": r.n,
+        "faults": r.k,
+        "apfd": r.apfd(),
+        "auroc": r.auroc(),
+        "aupr": r.aupr(),
     }
     for kk in k:
-        found = faults_in_top_k(s, f, int(kk))
+        found = r.found(int(kk))
         out[f"found@{kk}"] = found
-        out[f"recall@{kk}"] = found / nf if nf else float("nan")
+        out[f"recall@{kk}"] = found / r.k if r.k else float("nan")
     return out
+
+
+def faults_found_curve(
+    scores: Any, faults: Any, points: int = 201
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of faults found after inspecting each share of samples, by decreasing score.
+
+    Ties are broken by sample order (stable sort), as a tester working down the list would.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (N,)
+        Higher = inspected first.
+    faults : array-like of bool, shape (N,)
+        True where the sample is misclassified.
+    points : int
+        Number of points of the returned curve (at least 2).
+
+    Returns
+    -------
+    inspected, found : numpy.ndarray
+        Both in [0, 1], ``inspected`` evenly spaced from 0 to 1. ``found`` is all zeros when
+        there is no fault.
+
+    Examples
+    --------
+    >>> x, y = faults_found_curve([0.9, 0.1, 0.5, 0.2], [True, False, True, False], points=5)
+    >>> y.tolist()
+    [0.0, 0.5, 1.0, 1.0, 1.0]
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    f = np.asarray(faults, dtype=bool)
+    if s.ndim != 1 or s.shape != f.shape:
+        raise MnistlabError(
+            f"scores and faults must be 1-D of one length, got {s.shape} and {f.shape}"
+        )
+    if points < 2:
+        raise MnistlabError(f"points must be at least 2, got {points}")
+    inspected = np.linspace(0.0, 1.0, points)
+    if s.size == 0:
+        return inspected, np.zeros(points)
+    found = np.concatenate([[0], np.cumsum(f[np.argsort(-s, kind="stable")])])
+    counts = np.rint(inspected * s.size).astype(np.int64)
+    total = max(int(f.sum()), 1)
+    return inspected, found[counts] / total

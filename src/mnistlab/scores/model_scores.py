@@ -1,96 +1,73 @@
-"""Scores that need the model itself, not only its probabilities (via :mod:`mnistlab.models`).
+"""Scores over what a model computes besides its probabilities: activation traces.
 
-* :func:`mc_dropout_variation_ratio`: T stochastic passes with dropout on, then
-  :func:`~mnistlab.scores.uncertainty.variation_ratio`;
-* :func:`ensemble_disagreement_of`: K saved models, then
-  :func:`~mnistlab.scores.uncertainty.ensemble_disagreement`;
-* :func:`surprise_scores`: activation traces of one layer (:func:`activation_traces`), then
-  DSA / LSA / Mahalanobis (:mod:`mnistlab.scores.surprise`).
+:func:`surprise_scores` scores activation traces ``(N, D)`` of test inputs against those of
+the training set with DSA / LSA / Mahalanobis (:mod:`mnistlab.scores.surprise`). The traces
+(and the predicted classes) come from the model; they are extracted by
+:func:`mnistlab.workflows.hardness.activation_traces`, and
+:func:`mnistlab.workflows.hardness.model_surprise_scores` does both steps for a model. The
+other model-based scores need no helper here: MC-dropout passes go to
+:func:`~mnistlab.scores.uncertainty.variation_ratio`, the probabilities of K models to
+:func:`~mnistlab.scores.uncertainty.ensemble_disagreement`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from mnistlab.errors import MnistlabError
 from mnistlab.scores.surprise import SURPRISE
-from mnistlab.scores.uncertainty import ensemble_disagreement, variation_ratio
 
-__all__ = [
-    "activation_traces",
-    "ensemble_disagreement_of",
-    "mc_dropout_variation_ratio",
-    "surprise_scores",
-]
-
-
-def mc_dropout_variation_ratio(
-    model: Any, images: NDArray[np.uint8], passes: int = 50, seed: int = 0
-) -> NDArray[np.float64]:
-    """Variation ratio over ``passes`` MC-dropout passes of a PyTorch model; ``[0, 1)``."""
-    from mnistlab.models import mc_dropout_logits
-
-    return variation_ratio(mc_dropout_logits(model, images, passes=passes, seed=seed))
-
-
-def ensemble_disagreement_of(
-    models: Sequence[Any | str | os.PathLike[str]], images: NDArray[np.uint8]
-) -> NDArray[np.float64]:
-    """Disagreement of K models (objects or saved model folders) on ``images``; ``[0, 1)``."""
-    from mnistlab.models import load_model
-
-    if len(models) < 2:
-        raise MnistlabError(f"models: an ensemble needs at least 2 models, got {len(models)}")
-    loaded = [load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in models]
-    return ensemble_disagreement(np.stack([m.predict_proba(images) for m in loaded]))
-
-
-def activation_traces(
-    model: Any, images: NDArray[np.uint8], layer: str | None = None
-) -> NDArray[np.float32]:
-    """Activation traces ``(N, D)`` of ``images`` at ``layer`` for surprise adequacy.
-
-    ``layer`` None: the penultimate features (the input of the last linear layer). A
-    convolutional layer's feature maps ``(N, C, H, W)`` are averaged over ``H, W``, so its
-    trace has one value per channel, ``D = C`` (the convention of Kim, Feldt & Yoo 2019);
-    a dense layer's trace is its output vector.
-
-    Examples
-    --------
-    >>> activation_traces(cnn, images, "conv1").shape  # doctest: +SKIP
-    (100, 32)
-    """
-    from mnistlab.models import activations, features
-
-    if layer is None:
-        return features(model, images)
-    return activations(model, images, layer, spatial_mean=True)
+__all__ = ["surprise_scores"]
 
 
 def surprise_scores(
-    model: Any,
-    train_images: NDArray[np.uint8],
-    train_labels: NDArray[np.int64],
-    images: NDArray[np.uint8],
-    layer: str | None = None,
+    train_traces: ArrayLike,
+    train_labels: ArrayLike,
+    traces: ArrayLike,
+    pred: ArrayLike,
     kinds: Sequence[str] = ("dsa", "lsa", "mahalanobis"),
 ) -> dict[str, NDArray[np.float64]]:
-    """Surprise adequacy of ``images`` against ``train_images`` at ``layer``.
+    """Surprise adequacy of ``traces`` against ``train_traces``, one array per kind.
 
-    The traces are those of :func:`activation_traces` (``layer`` None: the penultimate
-    features; a convolutional layer: each channel averaged over space). The predicted class
-    of each image (the model's argmax) picks the reference class.
+    Parameters
+    ----------
+    train_traces : array (M, D)
+        Activation traces of the training images.
+    train_labels : int array (M,)
+        Their labels.
+    traces : array (N, D)
+        Activation traces of the inputs to score.
+    pred : int array (N,)
+        The model's predicted class of each input; it picks the reference class.
+    kinds : sequence of str
+        Keys of :data:`~mnistlab.scores.surprise.SURPRISE`.
+
+    Returns
+    -------
+    dict of kind -> float64 (N,)
+        Higher = more surprising.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> train = rng.normal(size=(40, 3))
+    >>> labels = np.arange(40) % 2
+    >>> out = surprise_scores(train, labels, [[0.0, 0.0, 0.0], [9.0, 9.0, 9.0]], [0, 1],
+    ...                       kinds=("lsa",))
+    >>> bool(out["lsa"][1] > out["lsa"][0])
+    True
     """
     for k in kinds:
         if k not in SURPRISE:
             raise MnistlabError(f"kinds: unknown surprise {k!r} (known: {', '.join(SURPRISE)})")
-
-    train_ats = activation_traces(model, train_images, layer)
-    ats = activation_traces(model, images, layer)
-    pred = np.asarray(model.predict(images), dtype=np.int64)
-    return {k: SURPRISE[k]().fit(train_ats, train_labels).score(ats, pred) for k in kinds}
+    ref = np.asarray(train_traces)
+    ats = np.asarray(traces)
+    p = np.asarray(pred, dtype=np.int64)
+    if p.shape != (ats.shape[0],):
+        raise MnistlabError(f"pred: expected shape ({ats.shape[0]},), got {p.shape}")
+    y = np.asarray(train_labels, dtype=np.int64)
+    return {k: SURPRISE[k]().fit(ref, y).score(ats, p) for k in kinds}

@@ -410,12 +410,12 @@ def compare_runs(
 def step_compare(run_dir: Path, options: Any) -> dict[str, Any]:
     """The study's ``compare`` step: :func:`compare_runs` over the run's models into
     ``RUN/compare/`` (fewer resamples in ``--quick``); skipped with a single model."""
-    names = [m for m in options.models if (run_dir / "preds" / f"{m}.parquet").is_file()]
+    names = [m for m in options.models if runlib.RunLayout(run_dir).preds(m).is_file()]
     if len(names) < 2:
         return {"skipped": "a single model: nothing to compare"}
     result = compare_runs(
-        [run_dir / "preds" / f"{m}.parquet" for m in names],
-        run_dir / "compare",
+        [runlib.RunLayout(run_dir).preds(m) for m in names],
+        runlib.RunLayout(run_dir).compare,
         baseline=options.baseline if options.baseline in names else None,
         n_boot=200 if options.quick else 1000,
         seed=options.seed,

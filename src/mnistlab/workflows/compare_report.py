@@ -1,4 +1,6 @@
-"""``compare.html`` and the delta heatmaps of :func:`mnistlab.workflows.compare.compare_runs`.
+"""``compare.html`` of :func:`mnistlab.workflows.compare.compare_runs`, with its delta heatmaps.
+
+The heatmaps are drawn by :mod:`mnistlab.figures.compare`.
 
 Built with the report's machinery (:mod:`mnistlab.report.html`: its sections, template and
 inlined PNGs), so ``compare.html`` is one self-contained file like ``report.html``.
@@ -6,20 +8,15 @@ inlined PNGs), so ``compare.html`` is one self-contained file like ``report.html
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mnistlab.workflows.compare import ComparisonResult
 
-__all__ = ["plot_delta_heatmap", "write_compare_html"]
+__all__ = ["write_compare_html"]
 
 CELL_COLUMNS = (
     "variant",
@@ -46,41 +43,6 @@ def heatmap_name(a: str, b: str) -> str:
     return f"delta_{_safe(a)}__{_safe(b)}.png"
 
 
-def plot_delta_heatmap(cells: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
-    """Heatmap of ``delta`` (percentage points) by corruption x severity; ``*`` = significant.
-
-    ``cells`` is one pair's rows of the ``cells`` table (the clean row is left out).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mnistlab.evaluate.plots import CELL_FONT, _save
-
-    mine = cells[cells["corruption"] != "identity"]
-    grid = mine.pivot(index="corruption", columns="severity", values="delta") * 100
-    sig = mine.pivot(index="corruption", columns="severity", values="significant")
-    order = grid.mean(axis=1).sort_values().index
-    grid, sig = grid.loc[order], sig.loc[order]
-    limit = max(1.0, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.size else 1.0)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.75 * grid.shape[1], 0.9 + 0.32 * grid.shape[0]))
-    values = grid.to_numpy(dtype=np.float64)
-    marks = sig.fillna(False).to_numpy(dtype=bool)
-    im = ax.imshow(values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            v = float(values[i, j])
-            if not np.isnan(v):
-                star = "*" if marks[i, j] else ""
-                ax.text(j, i, f"{v:+.1f}{star}", ha="center", va="center", fontsize=CELL_FONT)
-    ax.set_xticks(range(grid.shape[1]), [f"s{s}" for s in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), list(grid.index), fontsize=CELL_FONT)
-    ax.set_title(title, fontsize=10)
-    fig.colorbar(im, ax=ax, label="accuracy difference (points)")
-    return _save(fig, path)
-
-
 def write_compare_html(
     result: ComparisonResult, runs: Sequence[Path], *, alpha: float, level: float
 ) -> dict[str, Path]:
@@ -88,7 +50,9 @@ def write_compare_html(
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from mnistlab._atomic import write_text_atomic
-    from mnistlab.report.html import NOT_COMPUTED, Section, _attached_png
+    from mnistlab.figures.compare import plot_delta_heatmap
+    from mnistlab.report.blocks import NOT_COMPUTED, Section
+    from mnistlab.report.blocks import attached_png as _attached_png
     from mnistlab.report.leaderboard import LEADERBOARD_COLUMNS, ci_frame
 
     out, tables = result.out, result.tables

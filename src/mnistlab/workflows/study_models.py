@@ -7,7 +7,7 @@ study trains, and model files, which it only predicts with:
 * a logits file that covers every variant of the study: a table (``.parquet``/``.csv``)
   with ``variant`` and ``sample_id`` columns and ``logit_*`` or ``prob_*`` columns (what
   ``mnistlab predict MODEL CORRUPT_DIR`` writes), or an ``.npy`` array ``(V, N, C)`` in the
-  study's variant order (:func:`mnistlab.study.study_variants`).
+  study's variant order (:func:`mnistlab.workflows.study.study_variants`).
 
 A model file is named after its file (``path/to/resnet.onnx`` -> ``resnet``). With
 ``study --augment FAMILIES`` the study also trains ``<cnn>-aug``: the first PyTorch model of
@@ -16,7 +16,7 @@ the list (``cnn`` by default) with those corruptions on the fly
 
 Examples
 --------
->>> from mnistlab.study import StudyOptions
+>>> from mnistlab.workflows.study import StudyOptions
 >>> opts = with_model_names(StudyOptions(models=("cnn", "logreg"), augment=("noise",)))
 >>> opts.models
 ('cnn', 'logreg', 'cnn-aug')
@@ -36,7 +36,7 @@ from mnistlab.errors import MnistlabError
 from mnistlab.models.base import Model
 
 if TYPE_CHECKING:
-    from mnistlab.study import StudyOptions
+    from mnistlab.workflows.study import StudyOptions
 
 __all__ = [
     "VariantLogits",
@@ -206,7 +206,7 @@ def load_study_model(run_dir: Path, name: str, options: StudyOptions) -> Any:
         return load_model(run_dir / "models" / name)
     path = Path(files[name])
     if path.is_file() and is_logits_file(path):
-        from mnistlab.study import study_variants
+        from mnistlab.workflows.study import study_variants
 
         variants = [runlib.variant_name(c, s) for c, s in study_variants(options)]
         return VariantLogits(path, variants, len(runlib.clean_labels(run_dir)))
@@ -223,7 +223,7 @@ def for_variant(model: Any, variant: str, name: str, class_names: tuple[str, ...
 def check_study_models(options: StudyOptions) -> tuple[str, ...]:
     """Every model name of ``options`` (after :func:`with_model_names`): the registered ones
     checked against the registry, the model files and the augmented model taken as named."""
-    from mnistlab._validate import check_models
+    from mnistlab.workflows.checks import check_models
 
     files = dict(options.model_files)
     aug = augmented_base(options) + AUG_SUFFIX if options.augment else None

@@ -1,10 +1,10 @@
-"""Study steps of this domain, for ``mnistlab.study.add_step``.
+"""Study steps of the report, for ``mnistlab.workflows.study.add_step``.
 
 Each takes ``(run_dir, options)`` like the study's own steps and returns a small JSON-able
 dict for the run manifest::
 
-    from mnistlab.report.steps import step_embed, step_report
-    from mnistlab.study import add_step
+    from mnistlab.workflows.report_steps import step_embed, step_report
+    from mnistlab.workflows.study import add_step
 
     add_step("embed", step_embed, description="2-D embeddings of the CNN's features")
     add_step("report", step_report, description="RUN/report.html")
@@ -15,15 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mnistlab.run import RunLayout
+
 __all__ = ["step_embed", "step_report"]
 
 
 def step_embed(run_dir: Path, options: Any) -> dict[str, Any]:
     """``embeddings/cnn.parquet`` when the run has a CNN (t-SNE on 1,000 rows in quick mode)."""
-    from mnistlab.report.embed import embed_run
+    from mnistlab.workflows.embed import embed_run
 
     models = tuple(getattr(options, "models", ("cnn",)))
-    if "cnn" not in models or not (Path(run_dir) / "models" / "cnn").exists():
+    if "cnn" not in models or not RunLayout(run_dir).model("cnn").exists():
         return {"skipped": "no cnn model in this run"}
     tsne_max = 1000 if getattr(options, "quick", False) else 3000
     path = embed_run(run_dir, "cnn", tsne_max=tsne_max, seed=int(getattr(options, "seed", 0)))

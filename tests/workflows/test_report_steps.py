@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pandas as pd
 
-from mnistlab.report.steps import step_embed, step_report
+from mnistlab.workflows.report_steps import step_embed, step_report
 
 
 def test_step_embed_needs_a_cnn(tmp_path, demo_run, monkeypatch):
@@ -23,7 +23,7 @@ def test_step_embed_needs_a_cnn(tmp_path, demo_run, monkeypatch):
     fake.features = lambda model, images: images.reshape(len(images), -1)[:, ::7].astype(np.float32)
     fake.load_model = lambda path: None
     monkeypatch.setitem(sys.modules, "mnistlab.models", fake)
-    import mnistlab.report.embed as embed
+    import mnistlab.workflows.embed as embed
 
     calls = {}
     real = embed.embed_features

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.report import embed_features, embed_run
+from mnistlab.workflows.embed import embed_features, embed_run
 
 
 def test_pca_matches_the_top_principal_axes(fashion_small):

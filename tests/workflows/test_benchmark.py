@@ -5,7 +5,7 @@ import json
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.models.benchmark import run_benchmark
+from mnistlab.workflows.benchmark import run_benchmark
 
 GRID = {"logreg": [{"C": 0.1, "max_iter": 30}], "knn": [{"n_neighbors": 3}, {"n_neighbors": 7}]}
 

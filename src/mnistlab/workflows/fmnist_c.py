@@ -23,6 +23,9 @@ Writes, replacing the folder atomically::
       prioritization_by_corruption.csv    the same per corruption
       accuracy_by_corruption.{csv,png}    accuracy of each model on each corruption
       faults_found.png                    share of misclassifications found vs share inspected
+
+The curve of ``faults_found.png`` is :func:`mnistlab.scores.metrics.faults_found_curve`; the
+figures are drawn by :mod:`mnistlab.figures.hardness`.
 """
 
 from __future__ import annotations
@@ -33,12 +36,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mnistlab.errors import MnistlabError
-from mnistlab.scores.analysis import _plt, _save, write_table_files
+from mnistlab.figures.hardness import plot_accuracy_by_corruption, plot_faults_found
 from mnistlab.scores.table import prioritization_table, score_table
 from mnistlab.scores.uncertainty import SCORES
+from mnistlab.workflows.hardness import write_table_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,57 +48,12 @@ if TYPE_CHECKING:
     from mnistlab.data.dataset import Dataset
     from mnistlab.models.base import Model
 
-__all__ = ["FOLDER", "faults_found_curve", "fmnist_c_prioritization"]
+__all__ = ["FOLDER", "TRAINED_ON_CLEAN", "TRAINED_ON_CORRUPTED", "fmnist_c_prioritization"]
 
 #: Sub-folder of a run directory written by :func:`fmnist_c_prioritization`.
 FOLDER = "fmnist-c"
 TRAINED_ON_CORRUPTED = "fmnist-c train"
 TRAINED_ON_CLEAN = "clean train"
-
-
-def faults_found_curve(
-    scores: Any, faults: Any, points: int = 201
-) -> tuple[np.ndarray, np.ndarray]:
-    """Share of faults found after inspecting each share of samples, by decreasing score.
-
-    Ties are broken by sample order (stable sort), as a tester working down the list would.
-
-    Parameters
-    ----------
-    scores : array-like of float, shape (N,)
-        Higher = inspected first.
-    faults : array-like of bool, shape (N,)
-        True where the sample is misclassified.
-    points : int
-        Number of points of the returned curve (at least 2).
-
-    Returns
-    -------
-    inspected, found : numpy.ndarray
-        Both in [0, 1], ``inspected`` evenly spaced from 0 to 1. ``found`` is all zeros when
-        there is no fault.
-
-    Examples
-    --------
-    >>> x, y = faults_found_curve([0.9, 0.1, 0.5, 0.2], [True, False, True, False], points=5)
-    >>> y.tolist()
-    [0.0, 0.5, 1.0, 1.0, 1.0]
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    f = np.asarray(faults, dtype=bool)
-    if s.ndim != 1 or s.shape != f.shape:
-        raise MnistlabError(
-            f"scores and faults must be 1-D of one length, got {s.shape} and {f.shape}"
-        )
-    if points < 2:
-        raise MnistlabError(f"points must be at least 2, got {points}")
-    inspected = np.linspace(0.0, 1.0, points)
-    if s.size == 0:
-        return inspected, np.zeros(points)
-    found = np.concatenate([[0], np.cumsum(f[np.argsort(-s, kind="stable")])])
-    counts = np.rint(inspected * s.size).astype(np.int64)
-    total = max(int(f.sum()), 1)
-    return inspected, found[counts] / total
 
 
 def _split(ds: Dataset, size: int | None) -> Dataset:
@@ -259,8 +216,8 @@ def fmnist_c_prioritization(
         )
         accuracy = _accuracy_by_corruption(all_preds)
         write_table_files(accuracy, tmp / "accuracy_by_corruption")
-        _plot_accuracy(accuracy, tmp / "accuracy_by_corruption.png")
-        _plot_faults_found(scored, names, seed, tmp / "faults_found.png")
+        plot_accuracy_by_corruption(accuracy, tmp / "accuracy_by_corruption.png")
+        plot_faults_found(scored, names, seed, tmp / "faults_found.png")
 
     def by_model(column: str) -> dict[str, dict[str, float]]:
         return {
@@ -295,48 +252,3 @@ def _accuracy_by_corruption(preds: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["trained_on", "model", "corruption"], kind="stable").reset_index(
         drop=True
     )
-
-
-def _plot_accuracy(table: pd.DataFrame, path: Path) -> None:
-    plt = _plt()
-    wide = table.pivot_table(
-        index="corruption", columns=["trained_on", "model"], values="accuracy", sort=False
-    ).sort_index()
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(wide) + 1.6))
-    height = 0.8 / max(wide.shape[1], 1)
-    y = np.arange(len(wide))
-    for j, column in enumerate(wide.columns):
-        trained_on, model = tuple(column)
-        ax.barh(y + j * height, wide[column], height, label=f"{model} ({trained_on})")
-    ax.set_yticks(y + height * (wide.shape[1] - 1) / 2, wide.index)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("accuracy on the corrupted test split")
-    ax.set_title("Fashion-MNIST-C protocol: accuracy per corruption")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    _save(fig, path)
-
-
-def _plot_faults_found(
-    scored: Sequence[tuple[str, pd.DataFrame]], methods: Sequence[str], seed: int, path: Path
-) -> None:
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(scored), figsize=(4.2 * len(scored), 4), squeeze=False)
-    rng = np.random.default_rng(seed)
-    for ax, (title, scores) in zip(axes[0], scored, strict=True):
-        faults = ~scores["correct"].to_numpy(dtype=bool)
-        curves = {m: scores[m].to_numpy(np.float64) for m in methods}
-        curves["random"] = rng.random(len(scores))
-        curves["ideal"] = faults.astype(np.float64)
-        for name, values in curves.items():
-            x, y = faults_found_curve(values, faults)
-            style = {"ideal": ":", "random": "--"}.get(name, "-")
-            ax.plot(x, y, style, label=name, lw=1.2)
-        ax.set_title(f"{title}\naccuracy {1 - faults.mean():.3f}", fontsize=9)
-        ax.set_xlabel("share of test inputs inspected")
-        ax.set_ylabel("share of misclassifications found")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.01)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    _save(fig, path)

@@ -1,4 +1,7 @@
-"""Robustness plots: accuracy heatmap (corruption x severity) and reliability diagrams."""
+"""Robustness figures: accuracy heatmap (corruption x severity) and reliability diagrams.
+
+They draw the tables of :mod:`mnistlab.evaluate` (``accuracy_table``, ``reliability_table``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnistlab._atomic import atomic_path
+from mnistlab.figures import pyplot, save_figure
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CELL_FONT", "DPI", "plot_heatmap", "plot_reliability"]
+__all__ = ["CELL_FONT", "DPI", "plot_heatmap", "plot_reliability", "save"]
 
 DPI = 110
 #: Font size (pt) of the heatmap's cell values and row labels: 9 pt at ``DPI`` is 14 pixels,
@@ -21,21 +24,14 @@ DPI = 110
 CELL_FONT = 9
 
 
-def _save(fig: object, path: str | os.PathLike[str]) -> Path:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    return Path(path)
+def save(fig: object, path: str | os.PathLike[str]) -> Path:
+    """Save a robustness figure at this module's ``DPI`` (atomically) and close it."""
+    return save_figure(fig, path, dpi=DPI)
 
 
 def plot_heatmap(acc: pd.DataFrame, model: str, path: str | os.PathLike[str]) -> Path:
     """Heatmap of accuracy by corruption (rows, sorted by mean accuracy) and severity (columns)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     mine = acc[(acc["model"] == model) & (acc["corruption"] != "identity")]
     grid = mine.pivot_table(index="corruption", columns="severity", values="accuracy")
@@ -70,17 +66,14 @@ def plot_heatmap(acc: pd.DataFrame, model: str, path: str | os.PathLike[str]) ->
         title += f"\nclean: {100 * float(clean.iloc[0]):.1f}%"
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, label="accuracy (%)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_reliability(
     tables: dict[str, pd.DataFrame], path: str | os.PathLike[str], title: str = ""
 ) -> Path:
     """Reliability diagram: accuracy against confidence per bin, one line per named table."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
@@ -93,4 +86,4 @@ def plot_reliability(
     ax.set_ylabel("accuracy")
     ax.set_title(title or "reliability diagram", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
-    return _save(fig, path)
+    return save(fig, path)

@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mnistlab.errors import MnistlabError
-from mnistlab.run import CLEAN, clean_images, mark_step, variant_images, write_table
+from mnistlab.run import CLEAN, RunLayout, clean_images, mark_step, write_table
+from mnistlab.workflows.variants import variant_images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +163,7 @@ def embed_run(
 
     start = time.perf_counter()
     run = Path(run_dir)
-    model_dir = run / "models" / model
+    model_dir = RunLayout(run).model(model)
     if not model_dir.exists():
         raise MnistlabError(f"{model_dir}: no such model in this run")
     net = load_model(model_dir)

@@ -8,28 +8,7 @@ import pytest
 
 from mnistlab.errors import MnistlabError
 from mnistlab.scores import apfd, auroc
-from mnistlab.scores.fmnist_c import FOLDER, faults_found_curve, fmnist_c_prioritization
-
-
-def test_faults_found_curve_hand_computed():
-    # order by score: samples 0 (fault), 2 (fault), 3, 1
-    x, y = faults_found_curve([0.9, 0.1, 0.5, 0.2], [True, False, True, False], points=5)
-    assert x.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert y.tolist() == [0.0, 0.5, 1.0, 1.0, 1.0]
-    # ties keep sample order: the fault at index 1 is found second
-    _, y = faults_found_curve([1.0, 1.0, 0.0], [False, True, False], points=4)
-    assert y.tolist() == [0.0, 0.0, 1.0, 1.0]
-    # no fault: nothing to find; ideal and worst orders bracket every other order
-    assert faults_found_curve([0.3, 0.2], [False, False])[1].max() == 0.0
-    faults = np.array([True, False, False, True, False])
-    ideal = faults_found_curve(faults.astype(float), faults)[1]
-    worst = faults_found_curve(-faults.astype(float), faults)[1]
-    some = faults_found_curve(np.arange(5.0), faults)[1]
-    assert (ideal >= some).all() and (some >= worst).all()
-    with pytest.raises(MnistlabError, match="one length"):
-        faults_found_curve([0.1, 0.2], [True])
-    with pytest.raises(MnistlabError, match="points must be at least 2"):
-        faults_found_curve([0.1], [True], points=1)
+from mnistlab.workflows.fmnist_c import FOLDER, fmnist_c_prioritization
 
 
 def test_bad_arguments_fail_before_any_output(tmp_path, fashion_train, fashion_test):
@@ -101,7 +80,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
     assert set(prio["score"]) == {
         "entropy",
         "gini",
-        "softmax",
+        "max_softmax",
         "margin",
         "least_confidence",
         "random",
@@ -126,7 +105,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
 
 
 def test_report_section_reads_the_outputs(tmp_path):
-    from mnistlab.report.html import _section_fmnist_c
+    from mnistlab.report.sections_scores import section_fmnist_c as _section_fmnist_c
 
     class Ctx:
         run = tmp_path

@@ -187,12 +187,12 @@ def run_benchmark(
         "train_size",
         "test_size",
     ]
-    from mnistlab.evaluate import _markdown
+    from mnistlab.data.markdown import markdown_table
 
     write_text_atomic(
         folder / "results.md",
         f"# Benchmark on {dataset} ({len(train)} train / {len(test)} test images)\n\n"
-        + _markdown(frame[cols]),
+        + markdown_table(frame[cols]),
     )
     _plot(frame, folder / "results.png", dataset)
     return frame[cols]

@@ -1,8 +1,12 @@
 """Figures of the report, returned as PNG bytes (matplotlib, Agg backend).
 
-Every function takes plain arrays or DataFrames and returns the encoded image, so the report
-can inline it and tests can decode it. Figures are drawn small (``DPI``) to keep a full
-study's report well under its size budget.
+The report inlines its figures, so they are encoded to bytes rather than saved
+through :func:`mnistlab.figures.save_figure`; each is a bare ``matplotlib`` Figure
+(no pyplot state, safe in threads) drawn by the Agg canvas, the backend that
+:func:`mnistlab.figures.pyplot` selects. Every function takes plain arrays or
+DataFrames and returns the encoded image, so the report can inline it and tests can decode
+it. Figures are drawn small (``DPI``) to keep a full study's report well under its size
+budget.
 """
 
 from __future__ import annotations

@@ -1,0 +1,206 @@
+"""The active-learning driver: trainers by name, the study of a run, its output folder.
+
+The protocols are pure functions of :mod:`mnistlab.scores.active` with the trainer injected;
+this module names the trainers (:func:`make_trainer`: scikit-learn's PCA + logistic
+regression, or any model of :mod:`mnistlab.models`), runs them on a run's pool
+(:func:`run_active_learning`, called by :func:`mnistlab.workflows.hardness.analyze_run`) and
+writes the results with their figures (:func:`write_active_learning`)::
+
+    OUT/
+      one_shot.csv                 one row per (seed, method)
+      one_shot_summary.{csv,md}    mean accuracy, 95% CI, paired gain over random
+      one_shot.png                 the summary as bars
+      iterative.csv                (when iterative results are given) per (seed, method, round)
+      learning_curve.png           held-out accuracy against samples added
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mnistlab.errors import MnistlabError
+from mnistlab.figures.active import plot_learning_curve, plot_one_shot
+from mnistlab.scores import active
+from mnistlab.scores.active import Predictor, Trainer
+from mnistlab.workflows.hardness import write_table_files
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["make_trainer", "run_active_learning", "write_active_learning"]
+
+
+class _PcaLogreg:
+    def __init__(self, pipeline: Any, n_classes: int):
+        self.pipeline = pipeline
+        self.n_classes = n_classes
+
+    def predict_proba(self, images: NDArray[np.uint8]) -> NDArray[np.float64]:
+        from threadpoolctl import threadpool_limits
+
+        flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
+        with threadpool_limits(1):
+            p = self.pipeline.predict_proba(flat)
+        out = np.zeros((images.shape[0], self.n_classes))
+        out[:, self.pipeline.classes_] = p
+        return out
+
+
+def _train_pca_logreg(
+    images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int
+) -> _PcaLogreg:
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from threadpoolctl import threadpool_limits
+
+    flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
+    pipe = make_pipeline(
+        PCA(n_components=min(50, flat.shape[0] - 1), whiten=True, random_state=seed),
+        LogisticRegression(max_iter=200),
+    )
+    with threadpool_limits(1):
+        pipe.fit(flat, labels)
+    return _PcaLogreg(pipe, int(labels.max()) + 1)
+
+
+def make_trainer(model: str = "tip-cnn", epochs: int | None = None) -> Trainer:
+    """A trainer by name: ``"pca-logreg"`` (fast, scikit-learn) or a :mod:`mnistlab.models` name.
+
+    The trainer is ``fn(images, labels, seed) -> model`` (``model.predict_proba``), what
+    :func:`mnistlab.scores.active.one_shot` and :func:`~mnistlab.scores.active.iterative`
+    take; ``epochs`` applies to :mod:`mnistlab.models` trainers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
+    >>> y = np.arange(60) % 3
+    >>> make_trainer("pca-logreg")(x, y, 0).predict_proba(x[:2]).shape
+    (2, 3)
+    """
+    if model == "pca-logreg":
+        return _train_pca_logreg
+
+    def train(images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int) -> Predictor:
+        from mnistlab.models import train as train_model
+
+        return train_model(images, labels, model=model, epochs=epochs, seed=seed, progress=False)
+
+    return train
+
+
+def write_active_learning(
+    out: str | os.PathLike[str],
+    one_shot: pd.DataFrame,
+    summary: pd.DataFrame,
+    iterative: pd.DataFrame | None = None,
+) -> Path:
+    """Write the active-learning tables and figures into the new folder ``out`` (atomically).
+
+    ``one_shot`` and ``summary`` come from :func:`mnistlab.scores.active.one_shot` and
+    :func:`~mnistlab.scores.active.summarize`, ``iterative`` (optional) from
+    :func:`~mnistlab.scores.active.iterative`; see the module docstring for the files.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> one = pd.DataFrame({"seed": [0, 1, 0, 1], "method": ["gini"] * 2 + ["random"] * 2,
+    ...                     "acc_first_half": 0.5, "acc_second_half": [0.8, 0.9, 0.7, 0.8]})
+    >>> out = write_active_learning(pathlib.Path(tempfile.mkdtemp()) / "al", one,
+    ...                             active.summarize(one))
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    ['one_shot.csv', 'one_shot.png', 'one_shot_summary.csv', 'one_shot_summary.md']
+    """
+    from mnistlab._atomic import atomic_dir
+
+    final = Path(out)
+    with atomic_dir(final, "active-learn") as tmp:
+        write_table_files(one_shot, tmp / "one_shot")
+        write_table_files(summary, tmp / "one_shot_summary", ("csv", "md"))
+        plot_one_shot(summary, tmp / "one_shot.png")
+        if iterative is not None:
+            write_table_files(iterative, tmp / "iterative")
+            plot_learning_curve(iterative, tmp / "learning_curve.png")
+    return final
+
+
+def run_active_learning(
+    run: Path,
+    scores: pd.DataFrame,
+    manifest: dict[str, Any],
+    model: str,
+    trainer: str,
+    epochs: int | None,
+    budget: int,
+    seeds: Sequence[int],
+    train_subset: int | None,
+    rounds: int,
+    progress: bool,
+) -> dict[str, Path]:
+    """The active-learning study of one model of a run, written to ``RUN/active_learning/<model>/``.
+
+    The pool is one image per clean test sample, each from a variant of the run drawn at
+    random (:func:`mnistlab.workflows.hardness.pool_from_run`); the training set is the train
+    split of the run's dataset. Runs the one-shot protocol (``gini``, ``entropy``) over
+    ``seeds`` and the iterative one (``gini``, ``rounds`` rounds, the first seed), and writes
+    ``one_shot.csv``, ``one_shot_summary.{csv,md}``, ``iterative.csv``, ``one_shot.png`` and
+    ``learning_curve.png`` (see :func:`write_active_learning`).
+
+    Examples
+    --------
+    >>> from mnistlab.run import read_manifest  # doctest: +SKIP
+    >>> run_active_learning(run, scores, read_manifest(run), "cnn", "pca-logreg", None,
+    ...                     100, (0, 1), 2000, 3, False)  # doctest: +SKIP
+    {'active_learning': ..., 'learning_curve': ...}
+    """
+    from mnistlab.data import load
+    from mnistlab.workflows.hardness import pool_from_run
+
+    dataset = manifest.get("dataset")
+    if not dataset:
+        raise MnistlabError(f"{run}: the manifest names no dataset to train on")
+    train = load(str(dataset), split="train", download=False)
+    pool_x, pool_y = pool_from_run(run, scores, int(manifest.get("seed", 0)))
+    budget = min(budget, pool_y.size // 2)
+    fit = make_trainer(trainer, epochs)
+    one = active.one_shot(
+        train.images,
+        train.labels,
+        pool_x,
+        pool_y,
+        methods=("gini", "entropy"),
+        budget=budget,
+        seeds=seeds,
+        trainer=fit,
+        train_subset=train_subset,
+        progress=progress,
+    )
+    summary = active.summarize(one)
+    per_round = max(1, budget // max(rounds, 1))
+    it = active.iterative(
+        train.images,
+        train.labels,
+        pool_x,
+        pool_y,
+        methods=("gini",),
+        budget_per_round=per_round,
+        rounds=rounds,
+        seeds=seeds[:1],
+        trainer=fit,
+        train_subset=train_subset,
+        progress=progress,
+    )
+    final = run / "active_learning" / model
+    write_active_learning(final, one, summary, it)
+    return {
+        "active_learning": final / "one_shot_summary.csv",
+        "learning_curve": final / "learning_curve.png",
+    }

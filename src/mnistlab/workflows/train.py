@@ -1,0 +1,135 @@
+"""Training a registered model on a dataset's train split, scored on its test split.
+
+:func:`train_options` checks the options that only some model kinds take (before any data
+is read); :func:`train_on_dataset` loads the splits and trains.
+
+Examples
+--------
+>>> train_options("logreg")
+{}
+>>> train_options("logreg", precision="bf16")
+Traceback (most recent call last):
+...
+mnistlab.errors.MnistlabError: --precision applies to PyTorch models only, not 'logreg'
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mnistlab.errors import MnistlabError
+
+__all__ = ["train_on_dataset", "train_options"]
+
+
+def train_options(
+    model: str,
+    *,
+    precision: str = "auto",
+    augment: str | None = None,
+    augment_p: float = 0.5,
+    augment_workers: int = 0,
+) -> dict[str, Any]:
+    """The keyword options of :func:`mnistlab.models.train` for ``model``, checked.
+
+    Parameters
+    ----------
+    model : str
+        A registered model name (unknown names raise).
+    precision : str
+        ``auto``, ``bf16`` or ``fp32``; anything but ``auto`` needs a PyTorch model.
+    augment : str or None
+        Corruption names or families trained on on the fly (PyTorch models only).
+    augment_p, augment_workers : float, int
+        Probability that a training image is corrupted, DataLoader workers; ``augment_p``
+        other than 0.5 needs ``augment``.
+
+    Returns
+    -------
+    dict
+        ``precision`` (PyTorch models) and ``corruption_augment`` (with ``augment``).
+
+    Examples
+    --------
+    >>> train_options("cnn", precision="fp32")
+    {'precision': 'fp32'}
+    """
+    from mnistlab.models import get_spec
+    from mnistlab.models.cnn import check_precision
+
+    spec = get_spec(model)
+    check_precision(precision)
+    if spec.kind != "torch" and precision != "auto":
+        raise MnistlabError(f"--precision applies to PyTorch models only, not {model!r}")
+    options: dict[str, Any] = {"precision": precision} if spec.kind == "torch" else {}
+    if augment is not None:
+        from mnistlab.models.augment import CorruptionAugment
+
+        if spec.kind != "torch":
+            raise MnistlabError(f"--augment applies to PyTorch models only, not {model!r}")
+        options["corruption_augment"] = CorruptionAugment.from_spec(
+            augment, p=augment_p, num_workers=augment_workers
+        )
+    elif augment_p != 0.5:
+        raise MnistlabError("--augment-p needs --augment (the corruptions to train on)")
+    return options
+
+
+def train_on_dataset(
+    name: str,
+    model: str,
+    options: dict[str, Any],
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    train_size: int | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> Any:
+    """Train ``model`` on the train split of dataset ``name``, validated on its test split.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name or folder of IDX files.
+    model : str
+        Registered model name.
+    options : dict
+        From :func:`train_options`.
+    epochs, seed, train_size, data_dir, progress
+        Epochs (default per model), seed, first N train images only, folder searched first,
+        progress bar.
+
+    Returns
+    -------
+    mnistlab.models.base.Model
+        The fitted model; its manifest records ``dataset``, ``accuracy`` (test split) and
+        ``training_seconds``.
+
+    Examples
+    --------
+    >>> fitted = train_on_dataset("fashion-mnist", "logreg", {}, train_size=500)  # doctest: +SKIP
+    >>> 0 <= fitted.manifest["accuracy"] <= 1  # doctest: +SKIP
+    True
+    """
+    from mnistlab.data import load
+    from mnistlab.models import train
+
+    train_ds = load(name, split="train", data_dir=data_dir)
+    if train_size:
+        train_ds = train_ds[:train_size]
+    test_ds = load(name, split="test", data_dir=data_dir)
+    fitted = train(
+        train_ds.images,
+        train_ds.labels,
+        model,
+        class_names=train_ds.class_names,
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+        val=(test_ds.images, test_ds.labels),
+        **options,
+    )
+    fitted.manifest["dataset"] = str(name)
+    return fitted
