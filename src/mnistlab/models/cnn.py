@@ -9,8 +9,9 @@ Two architectures are registered:
     (random shifts of 1 px, horizontal flips for non-digit classes), in bfloat16 mixed
     precision where the CPU has it natively. Pooling before BatchNorm and ReLU runs those (and
     their backward passes, 60 % of a step's time) on a quarter of the pixels: 93.27 % on the
-    Fashion-MNIST test set in about 1.5 minutes on 2 CPU cores (93.38 % with 11 epochs), where the former order
-    (conv, BatchNorm, ReLU, pool; batch 128) took 4 minutes for 93.25 %. Models saved with
+    Fashion-MNIST test set in about 1.5 minutes on 2 CPU cores (93.38 % with 11 epochs),
+    where the former order (conv, BatchNorm, ReLU, pool; batch 128) took 4 minutes for
+    93.25 %. Models saved with
     the former order record no ``block`` in their manifest and load with it, unchanged.
 ``tip-cnn``
     The small Keras network of Weiss & Tonella (2022), "Simple techniques work surprisingly
