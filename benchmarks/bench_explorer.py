@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,28 +64,32 @@ def _serve(run: Path):
     return server, f"http://127.0.0.1:{port}"
 
 
-def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
-    import httpx
-
+def _synthetic_run(
+    out: Path, n: int, n_corruptions: int, severities: Sequence[int]
+) -> tuple[Path, list[str], float]:
+    """A demo run of the first ``n`` Fashion-MNIST test images, clean and ``n_corruptions``
+    stand-in corruptions at ``severities``; returns it, its variants and the seconds it took."""
     from mnistlab.data import load
     from mnistlab.workflows.demo import make_demo_run
 
     ds = load("fashion-mnist", split="test", download=False)
-    corruptions = _register()[:3]
-    variants = ["clean"] + [f"{c}-s{s}" for c in corruptions for s in (1, 4)]
+    corruptions = _register()[:n_corruptions]
+    variants = ["clean"] + [f"{c}-s{s}" for c in corruptions for s in severities]
     t0 = time.perf_counter()
     run = make_demo_run(
-        tmp / "gallery",
-        ds.images[:n],
-        ds.labels[:n],
-        ds.class_names,
-        variants=variants,
-        embeddings=("pca",),
+        out, ds.images[:n], ds.labels[:n], ds.class_names, variants=variants, embeddings=("pca",)
     )
+    return run, variants, time.perf_counter() - t0
+
+
+def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
+    import httpx
+
+    run, variants, built = _synthetic_run(tmp / "gallery", n, 3, (1, 4))
     rows = n * len(variants)
     print(
         f"synthetic run: {rows:,} rows ({n:,} samples x {len(variants)} variants) "
-        f"built in {time.perf_counter() - t0:.1f} s"
+        f"built in {built:.1f} s"
     )
     server, base = _serve(run)
     client = httpx.Client(base_url=base, timeout=60)
@@ -139,23 +144,9 @@ def bench_gallery(tmp: Path, n: int, repeats: int) -> None:
 
 
 def bench_report(tmp: Path, n: int, n_corruptions: int) -> None:
-    from mnistlab.data import load
     from mnistlab.report import write_report
-    from mnistlab.workflows.demo import make_demo_run
 
-    ds = load("fashion-mnist", split="test", download=False)
-    corruptions = _register()[:n_corruptions]
-    variants = ["clean"] + [f"{c}-s{s}" for c in corruptions for s in range(1, 6)]
-    t0 = time.perf_counter()
-    run = make_demo_run(
-        tmp / "study",
-        ds.images[:n],
-        ds.labels[:n],
-        ds.class_names,
-        variants=variants,
-        embeddings=("pca",),
-    )
-    built = time.perf_counter() - t0
+    run, variants, built = _synthetic_run(tmp / "study", n, n_corruptions, range(1, 6))
     t0 = time.perf_counter()
     path = write_report(run)
     took = time.perf_counter() - t0

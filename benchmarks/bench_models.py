@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from mnistlab.data import load
-    from mnistlab.models import OnnxModel, export_onnx, load_model, train
+    from mnistlab.models import OnnxModel, export_onnx, load_model
+    from mnistlab.workflows.train import fit_dataset
 
     train_ds = load("fashion-mnist", "train")
     test = load("fashion-mnist", "test")
@@ -78,14 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs = args.epochs if name in ("cnn", "tip-cnn") else None
             if args.quick and name in ("cnn", "tip-cnn"):
                 epochs = epochs or 2
-            model = train(
-                train_ds.images,
-                train_ds.labels,
-                name,
-                class_names=train_ds.class_names,
-                epochs=epochs,
-                progress=True,
-            )
+            model = fit_dataset(train_ds, name, epochs=epochs, progress=True)
         acc = float(np.mean(model.predict(test.images) == test.labels))
         m = model.manifest
         entry = {
@@ -136,14 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             cnn = (
                 load_model(args.cnn_dir)
                 if args.cnn_dir
-                else train(
-                    train_ds.images[:10000],
-                    train_ds.labels[:10000],
-                    "cnn",
-                    class_names=train_ds.class_names,
-                    epochs=1,
-                    progress=False,
-                )
+                else fit_dataset(train_ds[:10000], "cnn", epochs=1, progress=False)
             )
         results["predict"] = _predict_paths(cnn, test, repeats=1 if args.quick else 3)
     if "load" in sections:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,6 +87,18 @@ def _isolated_cache(
     monkeypatch.delenv("MNISTLAB_DATA", raising=False)
 
 
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fake machine for :mod:`mnistlab.threads`: 8 CPUs in the affinity mask, a cgroup folder
+    (``tmp_path``, returned: write ``cpu.max`` there), no OMP_NUM_THREADS."""
+    from mnistlab import threads
+
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(threads, "CGROUP_ROOT", tmp_path)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def fashion_dir() -> Path:
     if not FASHION_DIR.is_dir():
@@ -123,6 +136,18 @@ def fashion_small(fashion_test) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def active_data(fashion_train, fashion_test) -> tuple[np.ndarray, ...]:
+    """Active learning's ``(train images, train labels, pool images, pool labels)``: 1000 real
+    training images, a pool of 400 real test images."""
+    return (
+        fashion_train.images[:1000],
+        fashion_train.labels[:1000],
+        fashion_test.images[:400],
+        fashion_test.labels[:400],
+    )
+
+
+@pytest.fixture(scope="session")
 def mnist_test(mnist_dir: Path):
     from mnistlab.data import load
 
@@ -153,21 +178,24 @@ def fixture_corruptions() -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory, fashion_test, fixture_corruptions) -> Path:
-    """A realistic run: 300 real test images, clean + 2 corruptions x 2 severities, all tables."""
+def fashion_demo_run(fashion_test) -> Callable[..., Path]:
+    """``fashion_demo_run(out, n, **options)``: a demo run in ``out`` over the first ``n`` real
+    test images (:func:`mnistlab.workflows.demo.make_demo_run` and its options)."""
     from mnistlab.workflows.demo import make_demo_run
 
+    def make(out: Path, n: int, **options: Any) -> Path:
+        images, labels = fashion_test.images[:n], fashion_test.labels[:n]
+        return make_demo_run(out, images, labels, fashion_test.class_names, **options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, fashion_demo_run, fixture_corruptions) -> Path:
+    """A realistic run: 300 real test images, clean + 2 corruptions x 2 severities, all tables."""
     variants = ["clean"] + [f"{c}-s{s}" for c in fixture_corruptions for s in (1, 3)]
     out = tmp_path_factory.mktemp("run") / "demo"
-    return make_demo_run(
-        out,
-        fashion_test.images[:300],
-        fashion_test.labels[:300],
-        fashion_test.class_names,
-        variants=variants,
-        seed=3,
-        embeddings=("pca",),
-    )
+    return fashion_demo_run(out, 300, variants=variants, seed=3, embeddings=("pca",))
 
 
 @pytest.fixture(scope="module")

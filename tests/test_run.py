@@ -51,6 +51,15 @@ def test_run_layout_names_every_path(tmp_path):
     assert lay.morpho == tmp_path / "morpho.parquet"
     assert lay.report == tmp_path / "report.html"
     assert lay.fmnist_c == tmp_path / "fmnist-c"
+    assert lay.relative(lay.fmnist_c_table) == "fmnist-c/prioritization.csv"
+    # the compare folder, in a run and anywhere else, with labels made safe for file names
+    assert lay.compare_table("pairs") == tmp_path / "compare" / "pairs.csv"
+    delta = lay.compare_delta("runs a/cnn", "logreg")
+    assert delta == tmp_path / "compare" / "delta_runs_a_cnn__logreg.png"
+    out = run.CompareLayout(tmp_path / "cmp")
+    assert out.delta_heatmap("runs a/cnn", "logreg") == tmp_path / "cmp" / delta.name
+    assert out.table("cells", ".parquet") == tmp_path / "cmp" / "cells.parquet"
+    assert out.html == tmp_path / "cmp" / "compare.html"
     assert lay.models_with_preds() == []
     for name in ("logreg", "cnn", "a"):
         run.write_table(tmp_path, f"preds/{name}", pd.DataFrame({"x": [1]}))

@@ -8,15 +8,6 @@ from mnistlab import threads
 from mnistlab.errors import MnistlabError
 
 
-@pytest.fixture
-def machine(monkeypatch, tmp_path):
-    """A fake machine: 8 CPUs in the affinity mask, a cgroup folder, no OMP_NUM_THREADS."""
-    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    monkeypatch.setattr(threads, "CGROUP_ROOT", tmp_path)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    return tmp_path
-
-
 def test_threads_follow_the_affinity_mask(machine, monkeypatch):
     assert threads.choose_threads() == 8
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {3}, raising=False)

@@ -37,6 +37,7 @@ __all__ = [
     "check_positive",
     "check_scheduler",
     "check_seed",
+    "check_suffix",
     "suggest",
 ]
 
@@ -180,3 +181,21 @@ def check_scheduler(scheduler: str | None, executor: str, what: str = "--schedul
         raise MnistlabError(f"{what} {scheduler!r}: expected an address like tcp://host:8786")
     if sep:
         check_port(int(port), f"{what} port")
+
+
+def check_suffix(path: Any, suffixes: Sequence[str], what: str = "--out") -> str:
+    """The (lower-case) suffix of ``path`` when it is one of ``suffixes``.
+
+    Examples
+    --------
+    >>> check_suffix("preds.csv", (".parquet",))
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --out preds.csv: must end with .parquet
+    """
+    import os
+
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in suffixes:
+        raise MnistlabError(f"{what} {os.fspath(path)}: must end with {' or '.join(suffixes)}")
+    return suffix

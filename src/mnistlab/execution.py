@@ -423,12 +423,15 @@ def execution(
 # --------------------------------------------------------------------------- local backend
 
 
+#: The tasks of a backend: ``(index, args)`` each.
 Items = list[tuple[int, tuple[Any, ...]]]
+#: What a backend yields: ``(index, result)`` in completion order.
+Results = Generator[tuple[int, Any], None, None]
 
 
 def run_local(
     fn: Callable[..., Any], items: Items, n_workers: int, scheduler: str | None = None
-) -> Generator[tuple[int, Any], None, None]:
+) -> Results:
     """Backend of the ``local`` executor: ``(index, result)`` in completion order.
 
     In an :func:`execution` block the tasks go to the job's pool, submitted now; otherwise
@@ -441,9 +444,7 @@ def run_local(
     return _drain(job._pools, *_submit(job._pools, fn, items, n_workers))
 
 
-def _private(
-    fn: Callable[..., Any], items: Items, n_workers: int
-) -> Generator[tuple[int, Any], None, None]:
+def _private(fn: Callable[..., Any], items: Items, n_workers: int) -> Results:
     pools = _Pools()
     killed = False
     try:
@@ -479,7 +480,7 @@ def _submit(
 
 def _drain(
     pools: _Pools, pool: ProcessPoolExecutor, futures: dict[Future[Any], int], folder: Path
-) -> Generator[tuple[int, Any], None, None]:
+) -> Results:
     remaining = set(futures)
     try:
         failed: Future[Any] | None = None

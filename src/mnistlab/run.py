@@ -14,14 +14,18 @@ Layout (every file written atomically; a step is "done" only once its outputs ex
       hardness/<model>/          prioritization.csv (APFD, AUROC ... per variant x score), grids
       morpho.parquet             morphometrics of the clean test images (sample_id + columns)
       embeddings/<model>.parquet 2-D embeddings of the model's features
-      compare/                   leaderboard with CIs, paired tests
+      compare/                   leaderboard with CIs, paired tests: <table>.csv/.parquet,
+                                 delta_<a>__<b>.png per pair of models, compare.html
       label_issues/<model>.csv   label issues of the run (optional)
-      fmnist-c/                  the Fashion-MNIST-C protocol (optional)
+      fmnist-c/                  the Fashion-MNIST-C protocol (optional): prioritization.csv,
+                                 faults_found.png, accuracy_by_corruption.png ...
       active_learning/           active-learning tables and plots (optional)
       report.html                the self-contained report
 
 :class:`RunLayout` names each of them (``RunLayout(run).preds("cnn")``); readers (study,
-report, explorer, export) take paths from it, never by matching file names.
+report, explorer, export) take paths from it, never by matching file names. The folder that
+``mnistlab compare`` writes (``RUN/compare/`` in a study, any ``OUT`` otherwise) is named by
+:class:`CompareLayout`, so its writer and the report agree on every file.
 
 Variant vocabulary (one word per concept, :mod:`mnistlab.corrupt.variants`): ``"identity"`` is
 the *corruption* that changes nothing (severity 0), ``"clean"`` (:data:`CLEAN`) the *variant*
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +58,12 @@ __all__ = [
     "CLEAN",
     "IDENTITY",
     "MANIFEST",
+    "CompareLayout",
     "RunLayout",
     "clean_images",
     "clean_labels",
     "corruption_params",
+    "file_label",
     "mark_step",
     "parse_variant",
     "read_manifest",
@@ -83,6 +90,57 @@ LABEL_ISSUES = "label_issues"
 #: Tables of ``eval/`` (``.csv`` and ``.md``), written by
 #: :func:`mnistlab.workflows.evaluate.evaluate_predictions`.
 EVAL_TABLES = ("accuracy", "corruptions", "mce", "per_class")
+#: Tables of a compare folder (``.csv`` and ``.parquet``; ``seen_unseen`` only with an augmented
+#: model), written by :func:`mnistlab.workflows.compare.compare_runs`.
+COMPARE_TABLES = ("leaderboard", "cells", "pairs", "seen_unseen")
+COMPARE_HTML = "compare.html"
+#: What :func:`mnistlab.workflows.fmnist_c.fmnist_c_prioritization` writes into ``fmnist-c/``
+#: that the report shows.
+FMNIST_C_TABLE = "prioritization.csv"
+FMNIST_C_FIGURES = ("faults_found.png", "accuracy_by_corruption.png")
+
+
+def file_label(label: str) -> str:
+    """A model label as it stands in file names (runs of other characters than ASCII letters,
+    digits, ``_``, ``.`` and ``-`` become one ``_``).
+
+    Examples
+    --------
+    >>> file_label("runs a/cnn")
+    'runs_a_cnn'
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+
+
+@dataclass(frozen=True)
+class CompareLayout:
+    """Every file of a compare folder: ``mnistlab compare``'s ``OUT``, or a study's ``compare/``
+    (:attr:`RunLayout.compare`).
+
+    Examples
+    --------
+    >>> lay = CompareLayout("cmp")
+    >>> lay.table("pairs").as_posix(), lay.delta_heatmap("a/cnn", "logreg").name
+    ('cmp/pairs.csv', 'delta_a_cnn__logreg.png')
+    """
+
+    folder: Path
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "folder", Path(folder))
+
+    def table(self, name: str, suffix: str = ".csv") -> Path:
+        """``<name><suffix>`` for ``name`` in :data:`COMPARE_TABLES`."""
+        return self.folder / f"{name}{suffix}"
+
+    def delta_heatmap(self, a: str, b: str) -> Path:
+        """``delta_<a>__<b>.png``: accuracy of model ``a`` minus model ``b`` per cell."""
+        return self.folder / f"delta_{file_label(a)}__{file_label(b)}.png"
+
+    @property
+    def html(self) -> Path:
+        """``compare.html``."""
+        return self.folder / COMPARE_HTML
 
 
 @dataclass(frozen=True)
@@ -101,6 +159,8 @@ class RunLayout:
     ('runs/a/preds/cnn.parquet', 'runs/a/hardness/cnn/prioritization.csv')
     >>> lay.eval_heatmap("cnn").name, lay.table("scores/cnn").name
     ('heatmap_cnn.png', 'cnn.parquet')
+    >>> lay.relative(lay.compare_delta("cnn", "logreg"))
+    'compare/delta_cnn__logreg.png'
     """
 
     run: Path
@@ -143,7 +203,16 @@ class RunLayout:
         """``<name>.parquet`` (``name`` may contain a folder, e.g. ``"preds/cnn"``)."""
         return self.run / f"{name}.parquet"
 
+    def relative(self, path: Path) -> str:
+        """``path`` inside the run as the report names it (``eval/mce.csv``)."""
+        return path.relative_to(self.run).as_posix()
+
     # -- per model -------------------------------------------------------------------
+    @property
+    def preds_folder(self) -> Path:
+        """``preds/``: one predictions table per model."""
+        return self.run / PREDS
+
     def model(self, model: str) -> Path:
         """``models/<model>/``: the saved model."""
         return self.run / MODELS / model
@@ -174,7 +243,7 @@ class RunLayout:
 
     def models_with_preds(self) -> list[str]:
         """Models with a ``preds/<model>.parquet`` table (``cnn`` first, then by name)."""
-        folder = self.run / PREDS
+        folder = self.preds_folder
         found = sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
         return sorted(found, key=lambda m: (m != "cnn", m))
 
@@ -198,13 +267,31 @@ class RunLayout:
 
     @property
     def compare(self) -> Path:
-        """``compare/``: the leaderboard of the run's models."""
+        """``compare/``: the leaderboard of the run's models (see :class:`CompareLayout`)."""
         return self.run / COMPARE
+
+    def compare_table(self, name: str) -> Path:
+        """``compare/<name>.csv`` for ``name`` in :data:`COMPARE_TABLES`."""
+        return CompareLayout(self.compare).table(name)
+
+    def compare_delta(self, a: str, b: str) -> Path:
+        """``compare/delta_<a>__<b>.png``: the delta heatmap of models ``a`` and ``b``."""
+        return CompareLayout(self.compare).delta_heatmap(a, b)
 
     @property
     def fmnist_c(self) -> Path:
         """``fmnist-c/``: the Fashion-MNIST-C protocol."""
         return self.run / FMNIST_C
+
+    @property
+    def fmnist_c_table(self) -> Path:
+        """``fmnist-c/prioritization.csv``: misclassification detection by score."""
+        return self.fmnist_c / FMNIST_C_TABLE
+
+    @property
+    def fmnist_c_figures(self) -> tuple[Path, ...]:
+        """The figures of ``fmnist-c/`` the report shows (:data:`FMNIST_C_FIGURES`)."""
+        return tuple(self.fmnist_c / name for name in FMNIST_C_FIGURES)
 
     @property
     def active_learning(self) -> Path:

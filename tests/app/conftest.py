@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 
 
@@ -34,3 +35,14 @@ def live_server(demo_run) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def table(demo_run) -> pd.DataFrame:
+    """The demo run's predictions of ``cnn`` joined with its scores: what the explorer serves."""
+    preds = pd.read_parquet(demo_run / "preds" / "cnn.parquet")
+    scores = pd.read_parquet(demo_run / "scores" / "cnn.parquet")
+    # The scores table may repeat prediction columns (label, pred, ...): keep the predictions'.
+    keys = ["sample_id", "variant"]
+    scores = scores[keys + [c for c in scores.columns if c not in preds.columns]]
+    return preds.merge(scores, on=keys)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -30,16 +29,6 @@ def page(browser, live_server):
     assert violations == []
     assert [m for m in messages if "Content Security Policy" in m] == []
     assert errors == []
-
-
-@pytest.fixture(scope="module")
-def table(demo_run):
-    preds = pd.read_parquet(demo_run / "preds" / "cnn.parquet")
-    scores = pd.read_parquet(demo_run / "scores" / "cnn.parquet")
-    # The scores table may repeat prediction columns (label, pred, ...): keep the predictions'.
-    keys = ["sample_id", "variant"]
-    scores = scores[keys + [c for c in scores.columns if c not in preds.columns]]
-    return preds.merge(scores, on=keys)
 
 
 def _first(page):

@@ -28,15 +28,6 @@ def client(demo_run):
         yield c
 
 
-@pytest.fixture(scope="module")
-def table(demo_run):
-    preds = pd.read_parquet(demo_run / "preds" / "cnn.parquet")
-    scores = pd.read_parquet(demo_run / "scores" / "cnn.parquet")
-    keys = ["sample_id", "variant"]
-    scores = scores[keys + [c for c in scores.columns if c not in preds.columns]]
-    return preds.merge(scores, on=keys)
-
-
 def test_meta_lists_the_run(client, fixture_corruptions):
     meta = client.get("/api/meta").json()
     assert meta["models"] == ["cnn"] and meta["total"] == 1500

@@ -86,29 +86,5 @@ def test_corrupt_writes_and_loads(
     assert (fm / "fmnist-c-train-ubyte.gz").is_file() and (fm / "fmnist-c-test.npy").is_file()
 
 
-@pytest.mark.parametrize(
-    ("extra", "culprit"),
-    [
-        (["--corruptions", "fogg"], "unknown corruption 'fogg'"),
-        (["--severity", "0"], "severity must be 1..5"),
-        (["--layout", "cifar-c"], "unknown layout 'cifar-c'"),
-        (["--format", "png"], "unknown format 'png'"),
-        (["--split", "val"], "unknown split 'val'"),
-        (["--executor", "spark"], "unknown executor 'spark'"),
-    ],
-)
-def test_corrupt_bad_input_exit_2(
-    extra: list[str],
-    culprit: str,
-    tmp_path: Path,
-    fashion_dir: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    out = tmp_path / "out"
-    code = main(
-        ["corrupt", "fashion-mnist", "--out", str(out), "--limit", "5", "--no-progress", *extra]
-    )
-    err = capsys.readouterr().err
-    assert code == 2
-    assert culprit in err and len(err.strip().splitlines()) == 1
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+# Bad arguments of `mnistlab corrupt` (exit 2, one line, nothing written) are checked with
+# those of the other commands: tests/test_validate.py, test_commands_check_before_working.

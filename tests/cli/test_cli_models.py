@@ -56,25 +56,9 @@ def test_train_rejects_a_bad_precision(tmp_path, fashion_dir, capsys, model, pre
 
 @pytest.mark.slow
 def test_train_tip_cnn_with_onnx(tmp_path, fashion_dir, capsys):
-    code = main(
-        [
-            "train",
-            str(fashion_dir),
-            "--model",
-            "tip-cnn",
-            "--train-size",
-            "256",
-            "--epochs",
-            "1",
-            "--out",
-            str(tmp_path / "tip"),
-            "--onnx",
-            str(tmp_path / "tip.onnx"),
-            "--precision",
-            "fp32",
-            "--no-progress",
-        ]
-    )
+    argv = ["train", str(fashion_dir), "--model", "tip-cnn", "--train-size", "256", "--epochs", "1"]
+    argv += ["--out", str(tmp_path / "tip"), "--onnx", str(tmp_path / "tip.onnx")]
+    code = main([*argv, "--precision", "fp32", "--no-progress"])
     assert code == 0 and "tip-cnn: test accuracy" in capsys.readouterr().out
     assert json.loads((tmp_path / "tip" / "manifest.json").read_text())["precision"] == "fp32"
     assert (tmp_path / "tip.onnx").stat().st_size > 1000
@@ -182,20 +166,8 @@ def test_exit_codes(tmp_path, fashion_dir, logreg_dir, capsys):
 
 
 def test_benchmark_command(tmp_path, fashion_dir, capsys):
-    code = main(
-        [
-            "benchmark",
-            str(fashion_dir),
-            "--models",
-            "logreg",
-            "--train-size",
-            "300",
-            "--test-size",
-            "100",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    argv = ["benchmark", str(fashion_dir), "--models", "logreg"]
+    code = main([*argv, "--train-size", "300", "--test-size", "100", "--out", str(tmp_path)])
     assert code == 0 and "best: logreg" in capsys.readouterr().out
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3
 

@@ -148,91 +148,71 @@ def _ncalls(calls: Path) -> int:
     return n
 
 
+def _same_output(out: Path, ref: Path) -> None:
+    """``out`` holds the same bytes as ``ref``: one file, or a folder of files."""
+    if ref.is_file():
+        assert out.read_bytes() == ref.read_bytes()
+        return
+    files = sorted(p.name for p in ref.iterdir())
+    assert files == sorted(p.name for p in out.iterdir())
+    for name in files:
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+# Per command: its arguments, its output, the chunk function (module, name), the image the
+# failing chunk starts with, what the failure says, and the chunks a serial run keeps.
+RESUMABLE = {
+    "measure": (
+        ["measure", "{d}", "--chunk-size", "10"],
+        "m.csv",
+        ("mnistlab.morpho.measure", "_measure_chunk"),
+        20,
+        "chunk 2 of 4 (samples 20..29) failed: ValueError: simulated chunk failure",
+        2,
+    ),
+    "perturb": (
+        ["perturb", "{d}", "--kind", "local", "--seed", "4", "--chunk-size", "10"],
+        "local",
+        ("mnistlab.morpho.datasets", "_perturb_chunk"),
+        30,
+        "chunk 3 of 4 (samples 30..39) failed: ValueError: simulated chunk failure",
+        3,
+    ),
+}
+
+
 @pytest.mark.parametrize("executor", ["serial", "local"])
-def test_measure_failed_chunk_leaves_nothing_and_resumes(
+@pytest.mark.parametrize("command", list(RESUMABLE))
+def test_failed_chunk_leaves_nothing_and_resumes(
     small_dir: Path,
     tmp_path: Path,
     mnist_test,
     monkeypatch: pytest.MonkeyPatch,
     capsys,
+    command: str,
     executor: str,
 ) -> None:
     from mnistlab.parallel import checkpoint_dir_for
 
-    ref = tmp_path / "ref.csv"
-    base = ["measure", str(small_dir), "--chunk-size", "10"]
+    argv, name, (module, chunk_fn), fail_at, message, serial_kept = RESUMABLE[command]
+    base = [a.format(d=small_dir) for a in argv]
+    ref = tmp_path / f"ref-{name}"
     assert main([*base, "--executor", "serial", "--out", str(ref)]) == 0
-    _patch(monkeypatch, "mnistlab.morpho.measure", "_measure_chunk", tmp_path / "calls")
-    _CONTROL["fail"] = mnist_test.images[20]
-    out = tmp_path / "m.csv"
+    _patch(monkeypatch, module, chunk_fn, tmp_path / "calls")
+    _CONTROL["fail"] = mnist_test.images[fail_at]
+    out = tmp_path / name
     argv = [*base, "--executor", executor, "--workers", "2", "--checkpoint", "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "chunk 2 of 4 (samples 20..29) failed: ValueError: simulated chunk failure" in err
+    assert message in err
     assert "run the same command again to resume" in err
     assert not out.exists()
     kept = len(list(checkpoint_dir_for(out).glob("task-*.pkl")))
-    assert kept >= (2 if executor == "serial" else 1)
+    assert kept >= (serial_kept if executor == "serial" else 1)
     assert _ncalls(tmp_path / "calls") == kept  # every finished chunk was saved
 
     _CONTROL["fail"] = None
     assert main(argv) == 0
     assert _ncalls(tmp_path / "calls") == 4 - kept  # the saved chunks were not recomputed
-    assert out.read_bytes() == ref.read_bytes()  # same bytes as one serial run
+    _same_output(out, ref)  # same bytes as one serial run
     assert not checkpoint_dir_for(out).exists()
-
-
-@pytest.mark.parametrize("executor", ["serial", "local"])
-def test_perturb_failed_chunk_leaves_nothing_and_resumes(
-    small_dir: Path,
-    tmp_path: Path,
-    mnist_test,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys,
-    executor: str,
-) -> None:
-    from mnistlab.parallel import checkpoint_dir_for
-
-    ref = tmp_path / "ref"
-    base = ["perturb", str(small_dir), "--kind", "local", "--seed", "4", "--chunk-size", "10"]
-    assert main([*base, "--executor", "serial", "--out", str(ref)]) == 0
-    _patch(monkeypatch, "mnistlab.morpho.datasets", "_perturb_chunk", tmp_path / "calls")
-    _CONTROL["fail"] = mnist_test.images[30]
-    out = tmp_path / "local"
-    argv = [*base, "--executor", executor, "--workers", "2", "--checkpoint", "--out", str(out)]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "chunk 3 of 4 (samples 30..39) failed: ValueError: simulated chunk failure" in err
-    assert not out.exists()
-    kept = len(list(checkpoint_dir_for(out).glob("task-*.pkl")))
-    assert kept >= (3 if executor == "serial" else 1)
-    assert _ncalls(tmp_path / "calls") == kept
-
-    _CONTROL["fail"] = None
-    assert main(argv) == 0
-    assert _ncalls(tmp_path / "calls") == 4 - kept
-    files = sorted(p.name for p in ref.iterdir())
-    assert files == sorted(p.name for p in out.iterdir())
-    for name in files:
-        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
-    assert not checkpoint_dir_for(out).exists()
-
-
-def test_dask_executor_runs_inside_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    import contextlib
-
-    from mnistlab import parallel
-    from mnistlab.cli import morpho as cli_morpho
-
-    opened: list[tuple[Any, Any]] = []
-    monkeypatch.setattr(
-        parallel,
-        "dask_session",
-        lambda scheduler, workers: opened.append((scheduler, workers)) or contextlib.nullcontext(),
-    )
-    with cli_morpho._session("local", None, 2):
-        pass
-    assert opened == []
-    with cli_morpho._session("dask", "tcp://10.0.0.5:8786", 3):
-        pass
-    assert opened == [("tcp://10.0.0.5:8786", 3)]

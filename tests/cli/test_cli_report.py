@@ -10,17 +10,8 @@ from mnistlab.cli import main
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory, fashion_test):
-    from mnistlab.workflows.demo import make_demo_run
-
-    out = tmp_path_factory.mktemp("cli") / "run"
-    return make_demo_run(
-        out,
-        fashion_test.images[:120],
-        fashion_test.labels[:120],
-        fashion_test.class_names,
-        embeddings=(),
-    )
+def small_run(tmp_path_factory, fashion_demo_run):
+    return fashion_demo_run(tmp_path_factory.mktemp("cli") / "run", 120, embeddings=())
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.workflows._helpers import ACTIVE_LEARNING_FILES, files_in
 
 from mnistlab.cli import main
 
@@ -197,15 +198,7 @@ def test_active_learn_command(tmp_path: Path, fashion_dir, capsys) -> None:
         str(out),
     ]
     assert main(argv) == 0
-    for name in (
-        "one_shot.csv",
-        "one_shot_summary.csv",
-        "one_shot_summary.md",
-        "one_shot.png",
-        "iterative.csv",
-        "learning_curve.png",
-    ):
-        assert (out / name).is_file(), name
+    assert files_in(out) == ACTIVE_LEARNING_FILES
     assert "gain_over_random" in capsys.readouterr().out
 
 

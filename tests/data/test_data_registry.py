@@ -9,31 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnistlab.data import (
-    DatasetInfo,
-    cache_dir,
-    fetch,
-    get_info,
-    load,
-    locate,
-    names,
-    register,
-    registry,
-)
+from mnistlab.data import registry
 from mnistlab.errors import MnistlabError
 
 MNIST_NAMES = tuple(str(d) for d in range(10))
 
 
 def test_registry_lists_known_datasets() -> None:
-    assert {"fashion-mnist", "mnist", "kmnist"} <= set(names())
-    assert names() == sorted(names())
-    info = get_info("fashion-mnist")
+    assert {"fashion-mnist", "mnist", "kmnist"} <= set(registry.names())
+    assert registry.names() == sorted(registry.names())
+    info = registry.get_info("fashion-mnist")
     assert info.class_names[0] == "T-shirt/top" and len(info.class_names) == 10
     assert info.debian_package == "dataset-fashion-mnist"
     assert set(info.files) == set(info.sha256)
     with pytest.raises(MnistlabError, match="unknown dataset 'cifar' \\(known: fashion-mnist"):
-        get_info("cifar")
+        registry.get_info("cifar")
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -44,31 +34,31 @@ def test_real_fashion_mnist(fashion_dir: Path, split: str, request: pytest.Fixtu
     assert ds.labels.shape == (n,) and ds.labels.dtype == np.int64
     assert ds.class_counts().tolist() == [n // 10] * 10
     assert ds.name == "fashion-mnist" and ds.split == split
-    assert ds.class_names == get_info("fashion-mnist").class_names
+    assert ds.class_names == registry.get_info("fashion-mnist").class_names
 
 
 def test_real_fashion_mnist_sha256_verified(fashion_dir: Path) -> None:
-    loc = locate("fashion-mnist")
+    loc = registry.locate("fashion-mnist")
     assert loc is not None and loc.source == "debian" and loc.folder == fashion_dir
-    info = get_info("fashion-mnist")
+    info = registry.get_info("fashion-mnist")
     assert all(registry.verify_file(info, stem, p) is True for stem, p in loc.files.items())
 
 
 @pytest.mark.slow
 def test_real_mnist_from_shared_folder(mnist_dir: Path) -> None:
-    info = get_info("mnist")
+    info = registry.get_info("mnist")
     # As a registered name, found through data_dir (the shared folder's parent).
-    loc = locate("mnist", data_dir=mnist_dir.parent)
+    loc = registry.locate("mnist", data_dir=mnist_dir.parent)
     assert loc is not None and loc.folder == mnist_dir and loc.source == "data_dir"
     for stem, path in loc.files.items():
         assert registry.verify_file(info, stem, path) is True, stem
     for split, n in (("train", 60_000), ("test", 10_000)):
-        ds = load("mnist", split, data_dir=mnist_dir.parent, download=False)
+        ds = registry.load("mnist", split, data_dir=mnist_dir.parent, download=False)
         assert ds.images.shape == (n, 28, 28)
         counts = ds.class_counts()
         assert counts.sum() == n and counts.min() > n // 12  # MNIST is nearly balanced
         assert ds.class_names == MNIST_NAMES
-    train = load("mnist", "train", data_dir=mnist_dir.parent, download=False)
+    train = registry.load("mnist", "train", data_dir=mnist_dir.parent, download=False)
     assert train.images.mean() == pytest.approx(33.318421, abs=1e-5)
     assert train.class_counts().tolist() == [
         5923,
@@ -98,7 +88,7 @@ def test_mnist_folder_as_dataset(mnist_dir: Path, mnist_test) -> None:
         974,
         1009,
     ]
-    plain = load(mnist_dir, "test")
+    plain = registry.load(mnist_dir, "test")
     assert plain.class_names == MNIST_NAMES and plain.name == "mnist"
 
 
@@ -107,31 +97,31 @@ def test_sources_in_order(
 ) -> None:
     env = tmp_path / "env"
     explicit = tmp_path / "explicit"
-    for folder in (env / "fashion-mnist", explicit, cache_dir() / "fashion-mnist"):
+    for folder in (env / "fashion-mnist", explicit, registry.cache_dir() / "fashion-mnist"):
         folder.mkdir(parents=True)
         for f in fashion_dir.glob("*.gz"):
             (folder / f.name).symlink_to(f)
     monkeypatch.setenv("MNISTLAB_DATA", str(env))
-    assert locate("fashion-mnist", data_dir=explicit).source == "data_dir"  # type: ignore[union-attr]
-    assert locate("fashion-mnist").source == "MNISTLAB_DATA"  # type: ignore[union-attr]
+    assert registry.locate("fashion-mnist", data_dir=explicit).source == "data_dir"  # type: ignore[union-attr]
+    assert registry.locate("fashion-mnist").source == "MNISTLAB_DATA"  # type: ignore[union-attr]
     monkeypatch.delenv("MNISTLAB_DATA")
-    assert locate("fashion-mnist").source == "cache"  # type: ignore[union-attr]
-    shutil.rmtree(cache_dir() / "fashion-mnist")
-    assert locate("fashion-mnist").source == "debian"  # type: ignore[union-attr]
+    assert registry.locate("fashion-mnist").source == "cache"  # type: ignore[union-attr]
+    shutil.rmtree(registry.cache_dir() / "fashion-mnist")
+    assert registry.locate("fashion-mnist").source == "debian"  # type: ignore[union-attr]
 
 
 def test_not_found_offline_says_where_and_how(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(MnistlabError) as info:
-        fetch("kmnist", data_dir=tmp_path, download=False)
+        registry.fetch("kmnist", data_dir=tmp_path, download=False)
     text = str(info.value)
-    assert str(tmp_path / "kmnist") in text and str(cache_dir() / "kmnist") in text
+    assert str(tmp_path / "kmnist") in text and str(registry.cache_dir() / "kmnist") in text
     assert "/usr/share/datasets/kmnist" in text
     assert "mnistlab fetch kmnist" in text and "MNISTLAB_DATA" in text
     monkeypatch.setattr(registry, "DEBIAN_ROOT", tmp_path / "no-debian")
     with pytest.raises(MnistlabError, match="apt-get install dataset-fashion-mnist"):
-        load("fashion-mnist", download=False)
+        registry.load("fashion-mnist", download=False)
 
 
 def test_folder_with_plain_and_dotted_names(tmp_path: Path, fashion_small: np.ndarray) -> None:
@@ -142,11 +132,11 @@ def test_folder_with_plain_and_dotted_names(tmp_path: Path, fashion_small: np.nd
     from mnistlab.data import write_idx
 
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
-    ds = load(tmp_path, "test", class_names=("a", "b", "c"))
+    ds = registry.load(tmp_path, "test", class_names=("a", "b", "c"))
     assert np.array_equal(ds.images, fashion_small) and ds.class_names == ("a", "b", "c")
-    assert load(tmp_path, "test").class_names == ("0", "1", "2")
+    assert registry.load(tmp_path, "test").class_names == ("0", "1", "2")
     with pytest.raises(MnistlabError, match=r"no train-images-idx3-ubyte\[\.gz\]"):
-        load(tmp_path, "train")
+        registry.load(tmp_path, "train")
 
 
 def _encode(images: np.ndarray) -> bytes:
@@ -157,26 +147,26 @@ def _encode(images: np.ndarray) -> bytes:
 
 def test_load_rejects_bad_inputs(tmp_path: Path) -> None:
     with pytest.raises(MnistlabError, match="unknown split 'val'"):
-        load("fashion-mnist", "val")
+        registry.load("fashion-mnist", "val")
     with pytest.raises(MnistlabError, match="unknown dataset 'no/such/thing'"):
-        load("no/such/thing")
+        registry.load("no/such/thing")
     from mnistlab.data import write_idx
 
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((3, 4), np.uint8))
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(3, np.uint8))
     with pytest.raises(MnistlabError, match="expected images of shape \\(N, H, W\\)"):
-        load(tmp_path, "test")
+        registry.load(tmp_path, "test")
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((3, 4, 4), np.int16))
     with pytest.raises(MnistlabError, match="expected uint8 images, got int16"):
-        load(tmp_path, "test")
+        registry.load(tmp_path, "test")
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((3, 4, 4), np.uint8))
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, np.uint8))
     with pytest.raises(MnistlabError, match="3 images but labels have shape \\(2,\\)"):
-        load(tmp_path, "test")
+        registry.load(tmp_path, "test")
 
 
 def test_verify_file_detects_mismatch_and_md5(tmp_path: Path, fashion_dir: Path) -> None:
-    info = get_info("fashion-mnist")
+    info = registry.get_info("fashion-mnist")
     stem = "t10k-labels-idx1-ubyte"
     bad = tmp_path / f"{stem}.gz"
     raw = bytearray(gzip.decompress((fashion_dir / f"{stem}.gz").read_bytes()))
@@ -186,20 +176,22 @@ def test_verify_file_detects_mismatch_and_md5(tmp_path: Path, fashion_dir: Path)
     (tmp_path / "broken").write_bytes(b"\x1f\x8b\x08\x00garbage")
     assert registry.verify_file(info, stem, tmp_path / "broken") is False
     # No sha256 registered: the gzip's md5 is checked instead; a plain file cannot be.
-    md5_only = DatasetInfo("md5-only", ("a",), (), {}, md5_gz={f"{stem}.gz": "0" * 32})
+    md5_only = registry.DatasetInfo("md5-only", ("a",), (), {}, md5_gz={f"{stem}.gz": "0" * 32})
     assert registry.verify_file(md5_only, stem, fashion_dir / f"{stem}.gz") is False
     (tmp_path / stem).write_bytes(raw)
     assert registry.verify_file(md5_only, stem, tmp_path / stem) is None
-    assert registry.verify_file(DatasetInfo("none", ("a",), (), {}), stem, bad) is None
+    assert registry.verify_file(registry.DatasetInfo("none", ("a",), (), {}), stem, bad) is None
 
 
 def test_register_a_new_dataset(tmp_path: Path, fashion_dir: Path) -> None:
-    info = register(DatasetInfo("test-copy", ("x",) * 10, (), {}, description="copy"))
+    info = registry.register(
+        registry.DatasetInfo("test-copy", ("x",) * 10, (), {}, description="copy")
+    )
     try:
-        assert "test-copy" in names()
+        assert "test-copy" in registry.names()
         folder = tmp_path / "test-copy"
         shutil.copytree(fashion_dir, folder)
-        ds = load("test-copy", "test", data_dir=tmp_path, download=False)
+        ds = registry.load("test-copy", "test", data_dir=tmp_path, download=False)
         assert len(ds) == 10_000 and ds.name == "test-copy"
     finally:
         registry._REGISTRY.pop(info.name)

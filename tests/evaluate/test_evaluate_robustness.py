@@ -5,15 +5,7 @@ import pandas as pd
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.evaluate import (
-    accuracy_table,
-    corruption_table,
-    expected_calibration_error,
-    load_predictions,
-    mce_table,
-    per_class_table,
-    reliability_table,
-)
+from mnistlab.evaluate import robustness
 
 
 def test_ece_hand_computed():
@@ -22,29 +14,33 @@ def test_ece_hand_computed():
     conf = [0.9, 0.9, 0.6, 0.6, 0.3]
     correct = [1, 1, 1, 0, 0]
     expected = (2 * 0.1 + 2 * 0.1 + 1 * 0.3) / 5
-    assert expected_calibration_error(confidence=conf, correct=correct) == pytest.approx(expected)
-    table = reliability_table(confidence=conf, correct=correct)
+    assert robustness.expected_calibration_error(confidence=conf, correct=correct) == pytest.approx(
+        expected
+    )
+    table = robustness.reliability_table(confidence=conf, correct=correct)
     assert list(table.loc[table["count"] > 0, "bin"]) == [4, 8, 13]
     # from probabilities: top probability and argmax
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
     labels = np.array([0, 0, 1])
     # bins: 0.9 right (0.1), 0.8 wrong (0.8), 0.5 predicts class 0, wrong (0.5)
-    assert expected_calibration_error(probs, labels) == pytest.approx((0.1 + 0.8 + 0.5) / 3)
-    assert expected_calibration_error(probs, labels, n_bins=1) == pytest.approx(
+    assert robustness.expected_calibration_error(probs, labels) == pytest.approx(
+        (0.1 + 0.8 + 0.5) / 3
+    )
+    assert robustness.expected_calibration_error(probs, labels, n_bins=1) == pytest.approx(
         abs(1 / 3 - 2.2 / 3)
     )
-    assert np.isnan(expected_calibration_error(confidence=[], correct=[]))
+    assert np.isnan(robustness.expected_calibration_error(confidence=[], correct=[]))
 
 
 def test_ece_bad_inputs():
     with pytest.raises(MnistlabError, match="shape"):
-        expected_calibration_error(np.zeros(3), np.zeros(3))
+        robustness.expected_calibration_error(np.zeros(3), np.zeros(3))
     with pytest.raises(MnistlabError, match="labels"):
-        expected_calibration_error(np.zeros((3, 2)), np.zeros(2))
+        robustness.expected_calibration_error(np.zeros((3, 2)), np.zeros(2))
     with pytest.raises(MnistlabError, match="n_bins"):
-        reliability_table(confidence=[0.5], correct=[1], n_bins=0)
+        robustness.reliability_table(confidence=[0.5], correct=[1], n_bins=0)
     with pytest.raises(MnistlabError, match="differ"):
-        expected_calibration_error(confidence=[0.5, 0.2], correct=[1])
+        robustness.expected_calibration_error(confidence=[0.5, 0.2], correct=[1])
 
 
 def _preds(model, errors, n=10):
@@ -77,13 +73,13 @@ BASE = {("identity", 0): 0.2, ("fog", 1): 0.4, ("fog", 2): 0.6, ("noise", 1): 0.
 
 
 def test_mce_hand_computed():
-    preds = load_predictions([_preds("cnn", MODEL), _preds("logreg", BASE)])
-    acc = accuracy_table(preds)
+    preds = robustness.load_predictions([_preds("cnn", MODEL), _preds("logreg", BASE)])
+    acc = robustness.accuracy_table(preds)
     cnn = acc[acc["model"] == "cnn"].set_index(["corruption", "severity"])
     assert cnn.loc[("fog", 2), "error"] == pytest.approx(0.4)
     assert cnn.loc[("fog", 2), "drop"] == pytest.approx(0.9 - 0.6)
     assert cnn.loc[("fog", 2), "ece"] == pytest.approx(abs(0.6 - 0.8))
-    per = corruption_table(acc, "logreg").set_index(["model", "corruption"])
+    per = robustness.corruption_table(acc, "logreg").set_index(["model", "corruption"])
     # CE_fog = (0.2 + 0.4) / (0.4 + 0.6) = 60 %; CE_noise = 0.3 / 0.5 = 60 %
     assert per.loc[("cnn", "fog"), "ce"] == pytest.approx(60.0)
     assert per.loc[("cnn", "noise"), "ce"] == pytest.approx(60.0)
@@ -91,21 +87,21 @@ def test_mce_hand_computed():
     assert per.loc[("cnn", "fog"), "relative_ce"] == pytest.approx(100 * 0.4 / 0.6)
     # rCE_noise = (0.3 - 0.1) / (0.5 - 0.2)
     assert per.loc[("cnn", "noise"), "relative_ce"] == pytest.approx(100 * 0.2 / 0.3)
-    summary = mce_table(acc, "logreg").set_index("model")
+    summary = robustness.mce_table(acc, "logreg").set_index("model")
     assert summary.loc["cnn", "mce"] == pytest.approx(60.0)
     assert summary.loc["cnn", "relative_mce"] == pytest.approx(100 * (0.4 / 0.6 + 0.2 / 0.3) / 2)
     assert summary.loc["logreg", "mce"] == pytest.approx(100.0)
     assert summary.loc["cnn", "clean_accuracy"] == pytest.approx(0.9)
     assert summary.loc["cnn", "corrupted_accuracy"] == pytest.approx((0.7 + 0.7) / 2)
-    no_base = mce_table(acc).set_index("model")
+    no_base = robustness.mce_table(acc).set_index("model")
     assert np.isnan(no_base.loc["cnn", "mce"])
     with pytest.raises(MnistlabError, match="baseline model 'svc'"):
-        corruption_table(acc, "svc")
+        robustness.corruption_table(acc, "svc")
 
 
 def test_per_class_accuracy():
-    preds = load_predictions([_preds("cnn", MODEL)])
-    table = per_class_table(preds)
+    preds = robustness.load_predictions([_preds("cnn", MODEL)])
+    table = robustness.per_class_table(preds)
     fog = table[(table["corruption"] == "fog")].set_index("class")
     # fog: s1 wrong on i = 0, 1 and s2 on i = 0..3; class = i % 2, so each class is
     # wrong 3 times out of 10
@@ -120,16 +116,16 @@ def test_per_class_accuracy():
 
 def test_load_predictions_errors(tmp_path):
     with pytest.raises(MnistlabError, match="no such predictions table"):
-        load_predictions([tmp_path / "none.parquet"])
+        robustness.load_predictions([tmp_path / "none.parquet"])
     pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "x.parquet")
     with pytest.raises(MnistlabError, match="missing column 'sample_id'"):
-        load_predictions([tmp_path / "x.parquet"])
+        robustness.load_predictions([tmp_path / "x.parquet"])
     (tmp_path / "t.parquet").write_text("text")
     with pytest.raises(MnistlabError, match="not a readable Parquet"):
-        load_predictions([tmp_path / "t.parquet"])
+        robustness.load_predictions([tmp_path / "t.parquet"])
     with pytest.raises(MnistlabError, match="missing column"):
-        load_predictions([pd.DataFrame({"x": [1]})])
+        robustness.load_predictions([pd.DataFrame({"x": [1]})])
     with pytest.raises(MnistlabError, match="no prob_"):
-        load_predictions([_preds("m", MODEL).drop(columns=["prob_0", "prob_1"])])
+        robustness.load_predictions([_preds("m", MODEL).drop(columns=["prob_0", "prob_1"])])
     with pytest.raises(MnistlabError, match="no predictions"):
-        load_predictions([])
+        robustness.load_predictions([])

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from tests.models._helpers import train_on
 
 
 @pytest.fixture(scope="session")
 def tiny_cnn(fashion_train):
-    from mnistlab.models import train
-
-    ds = fashion_train[:512]
-    return train(ds.images, ds.labels, "cnn", class_names=ds.class_names, epochs=1, progress=False)
+    return train_on(fashion_train[:512], "cnn", epochs=1)
 
 
 @pytest.fixture(scope="session")
 def tiny_logreg(fashion_train):
-    from mnistlab.models import train
-
-    ds = fashion_train[:600]
-    return train(ds.images, ds.labels, "logreg", class_names=ds.class_names, progress=False)
+    return train_on(fashion_train[:600], "logreg")

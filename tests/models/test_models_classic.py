@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.models._helpers import train_on
 
 from mnistlab.errors import MnistlabError
 from mnistlab.models import CLASSIFIERS, SklearnModel, load_model, model_names, train
@@ -27,16 +28,8 @@ def test_registry_lists_every_model():
 
 @pytest.mark.parametrize("name", list(FAST))
 def test_each_baseline_fits_and_predicts(name, fashion_train, fashion_small):
-    ds = fashion_train[:400]
-    model = train(
-        ds.images,
-        ds.labels,
-        name,
-        class_names=ds.class_names,
-        progress=False,
-        params=FAST[name],
-        val=(fashion_small, np.zeros(100, np.int64)),
-    )
+    val = (fashion_small, np.zeros(100, np.int64))
+    model = train_on(fashion_train[:400], name, params=FAST[name], val=val)
     assert isinstance(model, SklearnModel) and model.kind == "sklearn"
     logits = model.predict_logits(fashion_small)
     assert logits.shape == (100, 10) and logits.dtype == np.float32 and np.isfinite(logits).all()
@@ -59,21 +52,12 @@ def test_logreg_beats_chance_and_round_trips(tmp_path, tiny_logreg, fashion_test
 
 def test_missing_classes_get_floor_logits(fashion_train, fashion_small):
     ds = fashion_train[:300]
-    keep = ds.labels < 3
-    model = train(
-        ds.images[keep], ds.labels[keep], "logreg", class_names=ds.class_names, progress=False
-    )
+    ds = ds[ds.labels < 3]
+    model = train_on(ds, "logreg")
     assert model.num_classes == 10
     proba = model.predict_proba(fashion_small)
     assert proba[:, 3:].max() < 1e-5 and model.predict(fashion_small).max() < 3
-    svc = train(
-        ds.images[keep],
-        ds.labels[keep],
-        "svc",
-        class_names=ds.class_names,
-        progress=False,
-        params={"n_components": 50},
-    )
+    svc = train_on(ds, "svc", params={"n_components": 50})
     assert svc.predict(fashion_small).max() < 3
 
 

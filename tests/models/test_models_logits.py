@@ -96,14 +96,19 @@ def test_logits_shape_must_match_the_data(tmp_path, fashion_small):
         LogitsFile(tmp_path / "c.npy", class_names=["a", "b", "c"])
 
 
-def test_resolve_model_errors(tmp_path):
-    with pytest.raises(MnistlabError, match="no such model"):
-        resolve_model(tmp_path / "nothing")
-    (tmp_path / "weird.bin").write_bytes(b"0")
-    with pytest.raises(MnistlabError, match="not a model"):
-        resolve_model(tmp_path / "weird.bin")
-    with pytest.raises(MnistlabError, match="not a saved mnistlab model"):
-        resolve_model(tmp_path)
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nothing", None, "no such model"),
+        ("weird.bin", b"0", "not a model"),
+        (".", None, "not a saved mnistlab model"),  # a folder without a manifest
+    ],
+)
+def test_resolve_model_errors(tmp_path, name, content, message):
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(MnistlabError, match=message):
+        resolve_model(tmp_path / name)
 
 
 def _idx_dataset(root, n=20):

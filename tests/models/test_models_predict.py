@@ -16,17 +16,9 @@ from mnistlab.models.predict import (
 
 
 def _columns(c=10):
-    return [
-        "sample_id",
-        "variant",
-        "corruption",
-        "severity",
-        "label",
-        "pred",
-        *[f"logit_{i}" for i in range(c)],
-        *[f"prob_{i}" for i in range(c)],
-        "model",
-    ]
+    """The predictions table's columns, in the order the module docstring gives."""
+    keys = ["sample_id", "variant", "corruption", "severity", "label", "pred"]
+    return [*keys, *[f"logit_{i}" for i in range(c)], *[f"prob_{i}" for i in range(c)], "model"]
 
 
 def test_predict_table_on_a_dataset(tiny_logreg, fashion_test):

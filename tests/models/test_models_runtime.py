@@ -5,19 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnistlab import threads
 from mnistlab.errors import MnistlabError
 from mnistlab.models import _threads
 from mnistlab.models.runtime import OrtRunner, resolve_runtime
-
-
-@pytest.fixture
-def machine(monkeypatch, tmp_path):
-    """A fake machine: 8 CPUs in the affinity mask, a cgroup folder, no OMP_NUM_THREADS."""
-    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    monkeypatch.setattr(threads, "CGROUP_ROOT", tmp_path)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    return tmp_path
 
 
 def test_torch_and_onnxruntime_get_the_chosen_threads(machine, monkeypatch):

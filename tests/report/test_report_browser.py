@@ -18,7 +18,6 @@ import pytest
 from mnistlab.report import write_report
 from mnistlab.scores.label_issues import find_label_issues
 from mnistlab.scores.table import LABEL_AWARE, probs_of
-from mnistlab.workflows.demo import make_demo_run
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +33,10 @@ VARIANTS = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, fashion_test):
-    out = make_demo_run(
+def run(tmp_path_factory, fashion_demo_run):
+    out = fashion_demo_run(
         tmp_path_factory.mktemp("summary") / "run",
-        fashion_test.images[:400],
-        fashion_test.labels[:400],
-        fashion_test.class_names,
+        400,
         variants=VARIANTS,
         seed=0,
         embeddings=("pca",),

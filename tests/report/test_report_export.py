@@ -60,17 +60,10 @@ def test_export_all_variants_and_errors(tmp_path, demo_run):
     assert not (tmp_path / "x").exists()
 
 
-def test_export_has_every_models_logits_and_they_round_trip(tmp_path, fashion_test):
-    from mnistlab.workflows.demo import make_demo_run
-
-    run = make_demo_run(
-        tmp_path / "run",
-        fashion_test.images[:60],
-        fashion_test.labels[:60],
-        fashion_test.class_names,
-        embeddings=(),
-        baseline="logreg",
-    )
+def test_export_has_every_models_logits_and_they_round_trip(
+    tmp_path, fashion_test, fashion_demo_run
+):
+    run = fashion_demo_run(tmp_path / "run", 60, embeddings=(), baseline="logreg")
     out = export_run(run, tmp_path / "fo")
     records = json.loads((out / "samples.json").read_text())["samples"]
     assert len(records) == 60

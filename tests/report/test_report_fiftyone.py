@@ -19,17 +19,14 @@ fob = pytest.importorskip("fiftyone.brain", reason="fiftyone.brain is not instal
 from mnistlab.report import export_run  # noqa: E402
 from mnistlab.report.export import load_fiftyone  # noqa: E402
 from mnistlab.run import read_manifest  # noqa: E402
-from mnistlab.workflows.demo import make_demo_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, fashion_test, fixture_corruptions):
+def exported(tmp_path_factory, fashion_demo_run, fixture_corruptions):
     root = tmp_path_factory.mktemp("fo")
-    run = make_demo_run(
+    run = fashion_demo_run(
         root / "run",
-        fashion_test.images[:200],
-        fashion_test.labels[:200],
-        fashion_test.class_names,
+        200,
         variants=["clean", f"{fixture_corruptions[0]}-s3"],
         embeddings=(),
         baseline="logreg",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import re
 import shutil
@@ -196,3 +197,26 @@ def test_report_apfd_is_the_prioritization_table_to_the_last_digit(demo_run, tmp
     for (variant, name), value in written.items():
         if variant == "clean":
             assert f"<td>{float(value)!r}</td>" in section, (name, value)
+
+
+def test_report_shows_every_delta_heatmap_that_compare_wrote(tmp_path, demo_run):
+    # The compare writer and the report both take the heatmaps' names from RunLayout: labels
+    # that need escaping ("demo/cnn") and every pair's orientation must agree.
+    from mnistlab.report.blocks import Section, attached_png
+    from mnistlab.report.leaderboard import leaderboard_section
+    from mnistlab.workflows.compare import compare_runs
+
+    twin, third = tmp_path / "twin", tmp_path / "third"
+    for copy in (twin, third):
+        shutil.copytree(demo_run, copy)
+    layout = RunLayout(twin)
+    result = compare_runs([demo_run, twin, third], layout.compare, n_boot=20, check_out=False)
+    assert result.models == ["demo/cnn", "twin/cnn", "third/cnn"]
+    written = sorted(layout.compare.glob("*.png"))
+    assert [p.name for p in written] == sorted(
+        layout.compare_delta(a, b).name for a, b in itertools.combinations(result.models, 2)
+    )
+    section = leaderboard_section(twin, Section, attached_png)
+    shown = sorted(b.caption.split(": ")[0] for b in section.blocks if b.kind == "img")
+    assert shown == [layout.relative(p) for p in written]
+    assert "compare/delta_twin_cnn__third_cnn.png" in shown

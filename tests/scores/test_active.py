@@ -5,50 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.scores._helpers import centroid_trainer, iterative, one_shot
 
 from mnistlab.errors import MnistlabError
 from mnistlab.scores import active
 
 
-class _Centroids:
-    def __init__(self, images: np.ndarray, labels: np.ndarray):
-        x = images.reshape(len(images), -1) / 255.0
-        self.means = np.stack([x[labels == c].mean(0) for c in range(10)])
-
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        x = images.reshape(len(images), -1) / 255.0
-        d = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)
-        z = np.exp(-(d - d.min(1, keepdims=True)))
-        return z / z.sum(1, keepdims=True)
-
-
-def _centroid_trainer(images: np.ndarray, labels: np.ndarray, seed: int) -> _Centroids:
-    return _Centroids(images, labels)
-
-
-@pytest.fixture(scope="module")
-def data(fashion_train, fashion_test):
-    return (
-        fashion_train.images[:1000],
-        fashion_train.labels[:1000],
-        fashion_test.images[:400],
-        fashion_test.labels[:400],
-    )
-
-
-def test_one_shot_protocol(data) -> None:
-    tx, ty, px, py = data
-    res = active.one_shot(
-        tx,
-        ty,
-        px,
-        py,
-        methods=("gini", "entropy"),
-        budget=50,
-        seeds=(0, 1, 2),
-        trainer=_centroid_trainer,
-        progress=False,
-    )
+def test_one_shot_protocol(active_data) -> None:
+    res = one_shot(active_data, methods=("gini", "entropy"), budget=50, seeds=(0, 1, 2))
     assert len(res) == 9 and set(res["method"]) == {"gini", "entropy", "random"}
     assert res["acc_second_half"].between(0.3, 1).all()
     # a hardness score picks more of the base model's mistakes than random does
@@ -60,41 +24,18 @@ def test_one_shot_protocol(data) -> None:
     assert np.isfinite(summary["ci_low"]).all()
 
 
-def test_iterative_protocol(data) -> None:
-    tx, ty, px, py = data
-    res = active.iterative(
-        tx,
-        ty,
-        px,
-        py,
-        methods=("gini",),
-        budget_per_round=30,
-        rounds=2,
-        seeds=(0, 1),
-        trainer=_centroid_trainer,
-        progress=False,
-    )
+def test_iterative_protocol(active_data) -> None:
+    protocol = {"methods": ("gini",), "budget_per_round": 30, "rounds": 2, "seeds": (0, 1)}
+    res = iterative(active_data, **protocol)
     assert set(res["round"]) == {0, 1, 2}
     assert res.groupby(["seed", "method"])["added"].max().eq(60).all()
     # the same picks, the same models: deterministic given the seeds
-    again = active.iterative(
-        tx,
-        ty,
-        px,
-        py,
-        methods=("gini",),
-        budget_per_round=30,
-        rounds=2,
-        seeds=(0, 1),
-        trainer=_centroid_trainer,
-        progress=False,
-    )
-    pd.testing.assert_frame_equal(res, again)
+    pd.testing.assert_frame_equal(res, iterative(active_data, **protocol))
 
 
-def test_active_errors(data) -> None:
-    tx, ty, px, py = data
-    kw = {"trainer": _centroid_trainer, "progress": False}
+def test_active_errors(active_data) -> None:
+    tx, ty, px, py = active_data
+    kw = {"trainer": centroid_trainer, "progress": False}
     with pytest.raises(MnistlabError, match="budget"):
         active.one_shot(tx, ty, px, py, budget=1000, **kw)
     with pytest.raises(MnistlabError, match="unknown score"):

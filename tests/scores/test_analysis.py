@@ -44,14 +44,6 @@ def test_corruption_tables_mixed_variant(preds_table: pd.DataFrame) -> None:
         analysis.corruption_tables(scores, "entropy", **_VOCABULARY)
 
 
-def test_markdown_table_formats_floats_only() -> None:
-    table = pd.DataFrame({"score": ["gini"], "n": [3], "apfd": [0.123456]})
-    assert analysis.markdown_table(table) == (
-        "| score | n | apfd |\n|---|---|---|\n| gini | 3 | 0.1235 |\n"
-    )
-    assert "| 0.12 |" in analysis.markdown_table(table[["apfd"]], digits=2)
-
-
 def test_per_class_table_and_grid_samples(preds_table: pd.DataFrame) -> None:
     clean = score_table(preds_table[preds_table["variant"] == "clean"], ["entropy"])
     table = analysis.per_class_table(clean, "entropy", [f"c{i}" for i in range(10)])
@@ -68,3 +60,11 @@ def test_per_class_table_and_grid_samples(preds_table: pd.DataFrame) -> None:
         )
     empty = analysis.grid_samples(clean.iloc[:0], "entropy")
     assert len(empty) == 0 and "kind" in empty.columns
+
+
+def test_the_former_name_softmax_stands_for_max_softmax() -> None:
+    from mnistlab.scores.table import parse_methods
+
+    assert parse_methods(["softmax", "gini", "max_softmax"]) == ["max_softmax", "gini"]
+    with pytest.raises(MnistlabError, match="unknown score 'softmaxx'"):
+        parse_methods(["softmaxx"])

@@ -81,13 +81,11 @@ def quick_study(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_demo_writes_the_layout_of_a_real_quick_study(tmp_path, quick_study, fashion_test):
+def test_demo_writes_the_layout_of_a_real_quick_study(tmp_path, quick_study, fashion_demo_run):
     manifest = read_manifest(quick_study)
-    demo = make_demo_run(
+    demo = fashion_demo_run(
         tmp_path / "demo",
-        fashion_test.images[:200],
-        fashion_test.labels[:200],
-        fashion_test.class_names,
+        200,
         variants=manifest["variants"],
         seed=int(manifest["seed"]),
         embeddings=("pca", "tsne"),

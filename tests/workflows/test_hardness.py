@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.workflows._helpers import ACTIVE_LEARNING_FILES, files_in
 
 from mnistlab.errors import MnistlabError
 from mnistlab.scores.table import score_table
@@ -85,15 +86,7 @@ def test_analyze_run_with_active_learning(run_dir: Path, monkeypatch) -> None:
         al_rounds=2,
     )
     out = run_dir / "active_learning" / "cnn"
-    for name in (
-        "one_shot.csv",
-        "one_shot_summary.csv",
-        "one_shot_summary.md",
-        "one_shot.png",
-        "iterative.csv",
-        "learning_curve.png",
-    ):
-        assert (out / name).is_file(), name
+    assert files_in(out) == ACTIVE_LEARNING_FILES
     assert paths["active_learning"] == out / "one_shot_summary.csv"
     summary = pd.read_csv(out / "one_shot_summary.csv")
     assert set(summary["method"]) == {"gini", "entropy", "random"}
@@ -133,17 +126,6 @@ def test_family_of() -> None:
     assert hardness.family_of("identity") == "clean"
     assert hardness.family_of("gaussian_noise") == "noise"
     assert hardness.family_of("no_such_corruption") == "other"
-
-
-def test_write_table_files(tmp_path: Path) -> None:
-    table = pd.DataFrame({"score": ["gini", "entropy"], "apfd": [0.81234, float("nan")]})
-    hardness.write_table_files(table, tmp_path / "t", ("csv", "md", "parquet"))
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), table)
-    assert pd.read_csv(tmp_path / "t.csv")["score"].tolist() == ["gini", "entropy"]
-    md = (tmp_path / "t.md").read_text().splitlines()
-    assert md == ["| score | apfd |", "|---|---|", "| gini | 0.8123 |", "| entropy | nan |"]
-    with pytest.raises(MnistlabError, match="table format 'xlsx'"):
-        hardness.write_table_files(table, tmp_path / "u", ("xlsx",))
 
 
 @pytest.fixture(scope="module")

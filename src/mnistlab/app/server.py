@@ -29,14 +29,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, json_scalar, models_of
-from mnistlab.run import CLEAN, clean_images, parse_variant
+from mnistlab.run import CLEAN, RunLayout, clean_images, parse_variant
 from mnistlab.workflows.variants import variant_images
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 SPRITE_COLUMNS = 10
 MAX_PAGE_SIZE = 500
 MAX_EMBEDDING_POINTS = 20000
+_N = TypeVar("_N", int, float)
 
 
 class LRU:
@@ -124,7 +125,8 @@ class Explorer:
         except (ValueError, OSError, EOFError) as exc:
             if isinstance(exc, MnistlabError):
                 raise
-            raise MnistlabError(f"{self.root}/data/test_images.npy: unreadable ({exc})") from None
+            path = RunLayout(self.root).test_images
+            raise MnistlabError(f"{path}: unreadable ({exc})") from None
         first = self.tables(self.models[0])
         self.variants = [
             r[0]
@@ -400,23 +402,25 @@ def _column(t: RunTables, name: str) -> str:
 
 
 def _int(value: str, name: str) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise MnistlabError(f"{name} must be an integer, got {str(value)[:40]!r}") from None
+    v = _number(int, value, name, "an integer", repr(str(value)[:40]))
     if not -(2**31) <= v < 2**31:  # the tables' ids and classes, and LIMIT/OFFSET, stay int32
         raise MnistlabError(f"{name} is out of range, got {str(value)[:40]!r}")
     return v
 
 
 def _float(value: str, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise MnistlabError(f"{name} must be a number, got {value!r}") from None
+    v = _number(float, value, name, "a number", repr(value))
     if not math.isfinite(v):
         raise MnistlabError(f"{name} must be finite, got {value!r}")
     return v
+
+
+def _number(kind: Callable[[str], _N], value: str, name: str, what: str, shown: str) -> _N:
+    """``kind(value)``, or an error saying that ``name`` must be ``what`` (got ``shown``)."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise MnistlabError(f"{name} must be {what}, got {shown}") from None
 
 
 def create_app(

@@ -6,51 +6,29 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import Overwrite, app
+from mnistlab.cli import _app as opts
+
+_RUNS = (
+    "Runs (all their models), RUN/models/<name> or RUN/preds/<name>.parquet; the runs must "
+    "share their test images and corruption seed."
+)
 
 
-@app.command("compare")
+@opts.app.command("compare")
 def compare_cmd(
-    runs: list[Path] = typer.Argument(
-        ...,
-        help="Runs (all their models), RUN/models/<name> or RUN/preds/<name>.parquet; "
-        "the runs must share their test images and corruption seed.",
-    ),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (tables, heatmaps, HTML)."),
-    baseline: str | None = typer.Option(
-        None, "--baseline", help="Model of the mCE (default: logreg when present)."
-    ),
+    runs: list[Path] = typer.Argument(..., help=_RUNS),
+    out: Path = opts.out_option("Output folder (tables, heatmaps, HTML)."),
+    baseline: str | None = typer.Option(None, "--baseline", help="mCE baseline (logreg if there)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap resamples."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap."),
-    alpha: float = typer.Option(
-        0.05, "--alpha", help="Family-wise level of the Holm-corrected McNemar tests."
-    ),
-    overwrite: Overwrite = False,
+    seed: opts.Seed = 0,
+    alpha: float = typer.Option(0.05, "--alpha", help="Family-wise level (Holm, McNemar tests)."),
+    overwrite: opts.Overwrite = False,
 ) -> None:
     """Leaderboard with bootstrap CIs, paired per-cell tests (McNemar + Holm), compare.html."""
     from mnistlab.workflows.compare import compare_runs
 
     result = compare_runs(
-        runs,
-        out,
-        baseline=baseline,
-        n_boot=n_boot,
-        seed=seed,
-        alpha=alpha,
-        overwrite=overwrite,
+        runs, out, baseline=baseline, n_boot=n_boot, seed=seed, alpha=alpha, overwrite=overwrite,
         log=typer.echo,
-    )
-    for row in result.tables["leaderboard"].to_dict("records"):
-        typer.echo(
-            f"{row['model']}: clean {row['clean_accuracy']:.4f} "
-            f"[{row['clean_accuracy_lo']:.4f}, {row['clean_accuracy_hi']:.4f}], corrupted "
-            f"{row['corrupted_accuracy']:.4f} "
-            f"[{row['corrupted_accuracy_lo']:.4f}, {row['corrupted_accuracy_hi']:.4f}]"
-        )
-    for row in result.tables["pairs"].to_dict("records"):
-        typer.echo(
-            f"{row['model_a']} vs {row['model_b']}: {row['significant']} of {row['cells']} "
-            f"corrupted cells differ significantly ({row['a_better']} for {row['model_a']}, "
-            f"{row['b_better']} for {row['model_b']})"
-        )
-    typer.echo(f"comparison -> {result.out / 'compare.html'}")
+    )  # fmt: skip
+    typer.echo("\n".join(result.summary_lines()))

@@ -6,20 +6,16 @@ from pathlib import Path
 
 import typer
 
-from mnistlab.cli._app import Overwrite, app, check_out, parse_list
+from mnistlab.cli import _app as opts
 
 
-@app.command("report")
+@opts.app.command("report")
 def report_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
-    model: str = typer.Option(
-        None, "--model", help="Model of the per-sample sections (default cnn)."
-    ),
-    hardness: str = typer.Option(
-        None, "--hardness", help="Score used as hardness (default entropy)."
-    ),
-    out: Path = typer.Option(None, "--out", help="Output file (default RUN_DIR/report.html)."),
-    overwrite: Overwrite = False,
+    model: opts.Model = None,
+    hardness: str = typer.Option(None, "--hardness", help="Hardness score (default entropy)."),
+    out: Path = opts.out_option("Output file (default RUN_DIR/report.html).", required=False),
+    overwrite: opts.Overwrite = False,
 ) -> None:
     """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed).
 
@@ -31,13 +27,13 @@ def report_cmd(
     from mnistlab.report import write_report
 
     if out is not None and os.path.realpath(out) != os.path.realpath(run_dir / "report.html"):
-        check_out(out, "report", run_dir, overwrite=overwrite, file=True)
+        opts.check_out(out, "report", run_dir, overwrite=overwrite, file=True)
     path = write_report(run_dir, model=model, hardness=hardness, out=out, progress=True)
     size = path.stat().st_size / 1e6
     typer.echo(f"{path} ({size:.1f} MB)")
 
 
-@app.command("explore")
+@opts.app.command("explore")
 def explore_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
     port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1."),
@@ -51,23 +47,19 @@ def explore_cmd(
     serve(run_dir, port=port, open_browser=not no_browser)
 
 
-@app.command("export-run")
+@opts.app.command("export-run")
 def export_run_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'mnistlab study'."),
     format: str = typer.Option("fiftyone", "--format", help="Layout to write: fiftyone."),
-    out: Path = typer.Option(
-        ..., "--out", help="Output folder (new, empty, or a previous export-run output)."
-    ),
-    model: str = typer.Option(None, "--model", help="Whose predictions and scores (default cnn)."),
-    variants: str = typer.Option(
-        "clean", "--variants", help="Comma-separated variants to export, or 'all'."
-    ),
-    overwrite: Overwrite = False,
+    out: Path = opts.out_option("Folder (new, empty, or a previous export-run output)."),
+    model: opts.Model = None,
+    variants: str = typer.Option("clean", "--variants", help="Variants (a,b), or 'all'."),
+    overwrite: opts.Overwrite = False,
 ) -> None:
     """Write a run in FiftyOne's image-classification layout, every score a sample field."""
     from mnistlab.report import export_run
 
-    check_out(out, "export-run", run_dir, overwrite=overwrite)
-    chosen = None if variants.strip() == "all" else parse_list(variants)
+    opts.check_out(out, "export-run", run_dir, overwrite=overwrite)
+    chosen = None if variants.strip() == "all" else opts.parse_list(variants)
     path = export_run(run_dir, out, format=format, model=model, variants=chosen, progress=True)
     typer.echo(str(path))

@@ -16,42 +16,8 @@ Examples
 1.0
 """
 
-from mnistlab.compare.metrics import (
-    LEADERBOARD_METRICS,
-    Outcomes,
-    apfd_replicates,
-    apfd_weighted,
-    best_score,
-    group_accuracy,
-    leaderboard,
-    leaderboard_replicates,
-    paired_cells,
-)
-from mnistlab.compare.stats import (
-    bootstrap_indices,
-    bootstrap_weights,
-    holm,
-    mcnemar_counts,
-    mcnemar_pvalue,
-    percentile_ci,
-    weighted_mean,
-)
+from mnistlab.compare import metrics, stats
+from mnistlab.compare.metrics import *  # noqa: F403  (the names of metrics.__all__)
+from mnistlab.compare.stats import *  # noqa: F403  (the names of stats.__all__)
 
-__all__ = [
-    "LEADERBOARD_METRICS",
-    "Outcomes",
-    "apfd_replicates",
-    "apfd_weighted",
-    "best_score",
-    "bootstrap_indices",
-    "bootstrap_weights",
-    "group_accuracy",
-    "holm",
-    "leaderboard",
-    "leaderboard_replicates",
-    "mcnemar_counts",
-    "mcnemar_pvalue",
-    "paired_cells",
-    "percentile_ci",
-    "weighted_mean",
-]
+__all__ = sorted([*metrics.__all__, *stats.__all__])

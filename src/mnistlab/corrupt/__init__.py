@@ -1,5 +1,7 @@
 """Corruptions of MNIST-C and Fashion-MNIST-C: batch-first, seeded per sample.
 
+The package exports the names of :mod:`mnistlab.corrupt.registry` (its ``__all__``).
+
 Examples
 --------
 >>> from mnistlab.corrupt import corrupt, names
@@ -7,24 +9,7 @@ Examples
 True
 """
 
-from mnistlab.corrupt.registry import (
-    COMPAT_MODES,
-    FAMILIES,
-    Context,
-    Corruption,
-    corrupt,
-    get,
-    names,
-    register,
-)
+from mnistlab.corrupt import registry
+from mnistlab.corrupt.registry import *  # noqa: F403  (the names of registry.__all__)
 
-__all__ = [
-    "COMPAT_MODES",
-    "FAMILIES",
-    "Context",
-    "Corruption",
-    "corrupt",
-    "get",
-    "names",
-    "register",
-]
+__all__ = list(registry.__all__)

@@ -123,16 +123,31 @@ def _bilinear_taps(
     return idx, wt, inside
 
 
-@lru_cache(maxsize=256)
-def _affine_operator_cached(key: tuple[float, ...], h: int, w: int) -> Any:
-    import scipy.sparse as sp
-
+def _warp_taps(
+    key: tuple[float, ...], h: int, w: int
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]]:
+    """The bilinear taps of the warp by the flat 2x3 matrix ``key``, and the mask of those used."""
     m = np.asarray(key, dtype=np.float64).reshape(2, 3)
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
     src_c = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
     src_r = m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
     idx, wt, inside = _bilinear_taps(src_r.ravel(), src_c.ravel(), (h, w))
-    keep = inside & (wt != 0)
+    return idx, wt, inside & (wt != 0)
+
+
+def _matrix_key(
+    matrix: NDArray[np.float64], shape: tuple[int, int]
+) -> tuple[tuple[float, ...], int, int]:
+    """The cache key of a warp: the 2x3 matrix as a tuple of floats, then the image shape."""
+    m = np.asarray(matrix, dtype=np.float64)[:2, :3]
+    return tuple(m.ravel().tolist()), int(shape[0]), int(shape[1])
+
+
+@lru_cache(maxsize=256)
+def _affine_operator_cached(key: tuple[float, ...], h: int, w: int) -> Any:
+    import scipy.sparse as sp
+
+    idx, wt, keep = _warp_taps(key, h, w)
     out = np.broadcast_to(np.arange(h * w)[:, None], idx.shape)
     # Transposed operator, so that ``flat_images @ op`` is the warp.
     op = sp.csr_matrix((wt[keep], (idx[keep], out[keep])), shape=(h * w, h * w))
@@ -149,8 +164,7 @@ def affine_operator(matrix: NDArray[np.float64], shape: tuple[int, int]) -> Any:
     reference of :func:`warp_affine_grouped` (which gathers the same taps in the same order,
     so the results are equal to the bit); production code does not use it.
     """
-    m = np.asarray(matrix, dtype=np.float64)[:2, :3]
-    return _affine_operator_cached(tuple(m.ravel().tolist()), int(shape[0]), int(shape[1]))
+    return _affine_operator_cached(*_matrix_key(matrix, shape))
 
 
 def affine_taps(
@@ -164,20 +178,14 @@ def affine_taps(
     each image) with weight 0: adding ``0 * 0`` changes no sum, so the gather equals the
     sparse product to the bit.
     """
-    m = np.asarray(matrix, dtype=np.float64)[:2, :3]
-    return _affine_taps_cached(tuple(m.ravel().tolist()), int(shape[0]), int(shape[1]))
+    return _affine_taps_cached(*_matrix_key(matrix, shape))
 
 
 @lru_cache(maxsize=256)
 def _affine_taps_cached(
     key: tuple[float, ...], h: int, w: int
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    m = np.asarray(key, dtype=np.float64).reshape(2, 3)
-    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
-    src_c = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
-    src_r = m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
-    idx, wt, inside = _bilinear_taps(src_r.ravel(), src_c.ravel(), (h, w))
-    keep = inside & (wt != 0)
+    idx, wt, keep = _warp_taps(key, h, w)
     idx = np.where(keep, idx, h * w).astype(np.intp)
     wt = np.where(keep, wt, 0.0)
     idx.setflags(write=False)
@@ -387,25 +395,33 @@ def want_compiled(n: int | None = None) -> bool:
     return n is None or n >= NUMBA_MIN_BATCH or "numba" in sys.modules
 
 
-@lru_cache(maxsize=1)
-def _numba_swap_chain() -> Callable[..., None] | None:
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is the optional "fast" extra
-        return None
+def _numba_kernel(fn: Callable[..., None]) -> Callable[[], Callable[..., None] | None]:
+    """``fn`` compiled by numba on first call of the returned getter (None without numba)."""
 
-    # The compiled bodies are invisible to coverage; tests compare them with the numpy paths.
-    @numba.njit(cache=True, nogil=True)
-    def kernel(img, pos, partner):  # pragma: no cover
-        for k in range(img.shape[0]):
-            for j in range(pos.shape[0]):
-                p = pos[j]
-                q = partner[k, j]
-                tmp = img[k, p]
-                img[k, p] = img[k, q]
-                img[k, q] = tmp
+    @lru_cache(maxsize=1)
+    def compiled() -> Callable[..., None] | None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is the optional "fast" extra
+            return None
+        return numba.njit(cache=True, nogil=True)(fn)
 
-    return kernel
+    return compiled
+
+
+# The compiled bodies are invisible to coverage; tests compare them with the numpy paths.
+def _swap_chain_kernel(img, pos, partner):  # pragma: no cover
+    """Swap ``img[k, pos[j]]`` with ``img[k, partner[k, j]]``, in order of ``j``, in place."""
+    for k in range(img.shape[0]):
+        for j in range(pos.shape[0]):
+            p = pos[j]
+            q = partner[k, j]
+            tmp = img[k, p]
+            img[k, p] = img[k, q]
+            img[k, q] = tmp
+
+
+_numba_swap_chain = _numba_kernel(_swap_chain_kernel)
 
 
 def compiled_swap_chain(n: int | None = None) -> Callable[..., None] | None:
@@ -414,37 +430,31 @@ def compiled_swap_chain(n: int | None = None) -> Callable[..., None] | None:
     return _numba_swap_chain() if want_compiled(n) else None
 
 
-@lru_cache(maxsize=1)
-def _numba_tap_filter() -> Callable[..., None] | None:
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is the optional "fast" extra
-        return None
+def _tap_filter_kernel(x, dy, dx, weights, out):  # pragma: no cover
+    """``out[k] = sum_t weights[t] * x[k]`` shifted by ``(dy[k, t], dx[k, t])``, edges clamped."""
+    n, h, w = x.shape
+    pad = 0
+    for k in range(n):
+        for t in range(weights.shape[0]):
+            pad = max(pad, abs(dy[k, t]), abs(dx[k, t]))
+    # Each image is edge-padded once into a buffer, so the tap loops need no clamping.
+    buf = np.empty((h + 2 * pad, w + 2 * pad), dtype=np.float32)
+    for k in range(n):
+        for r in range(h + 2 * pad):
+            rs = min(max(r - pad, 0), h - 1)
+            for c in range(w + 2 * pad):
+                buf[r, c] = x[k, rs, min(max(c - pad, 0), w - 1)]
+        out[k] = 0.0
+        for t in range(weights.shape[0]):
+            wt = weights[t]
+            r0 = pad + dy[k, t]
+            c0 = pad + dx[k, t]
+            for r in range(h):
+                for c in range(w):
+                    out[k, r, c] += wt * buf[r0 + r, c0 + c]
 
-    @numba.njit(cache=True, nogil=True)
-    def kernel(x, dy, dx, weights, out):  # pragma: no cover
-        n, h, w = x.shape
-        pad = 0
-        for k in range(n):
-            for t in range(weights.shape[0]):
-                pad = max(pad, abs(dy[k, t]), abs(dx[k, t]))
-        # Each image is edge-padded once into a buffer, so the tap loops need no clamping.
-        buf = np.empty((h + 2 * pad, w + 2 * pad), dtype=np.float32)
-        for k in range(n):
-            for r in range(h + 2 * pad):
-                rs = min(max(r - pad, 0), h - 1)
-                for c in range(w + 2 * pad):
-                    buf[r, c] = x[k, rs, min(max(c - pad, 0), w - 1)]
-            out[k] = 0.0
-            for t in range(weights.shape[0]):
-                wt = weights[t]
-                r0 = pad + dy[k, t]
-                c0 = pad + dx[k, t]
-                for r in range(h):
-                    for c in range(w):
-                        out[k, r, c] += wt * buf[r0 + r, c0 + c]
 
-    return kernel
+_numba_tap_filter = _numba_kernel(_tap_filter_kernel)
 
 
 def compiled_tap_filter(n: int | None = None) -> Callable[..., None] | None:

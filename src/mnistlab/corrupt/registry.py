@@ -7,10 +7,11 @@ compatibility mode. ``y`` is float on the 0..1 scale (values outside are clipped
 registry converts to and from ``uint8``: rounding by default, truncation (as the releases
 did) in ``compat="mnist-c"`` mode.
 
-Adding a corruption is one :func:`register` call in its family module. A corruption may also
-give a ``uint8_fn``: the whole corruption on the ``uint8`` batch, equal to the float path byte
-for byte (flips, turns, look-up tables, fused kernels); :data:`USE_UINT8` switches these off
-(tests compare the paths).
+Adding a corruption is one call in its family module: :func:`register`, or the function
+:func:`register_family` makes with the fields the module's corruptions share. A corruption may
+also give a ``uint8_fn``: the whole corruption on the ``uint8`` batch, equal to the float path
+byte for byte (flips, turns, look-up tables, fused kernels); :data:`USE_UINT8` switches these
+off (tests compare the paths).
 
 The registry itself imports nothing heavy: the family modules import scipy and numba only
 inside the functions that need them.
@@ -45,6 +46,10 @@ USE_UINT8 = True  # False: every corruption runs its float path (tests compare b
 
 FAMILIES = ("noise", "blur", "affine", "photometric", "orientation", "overlay", "edge", "digital")
 COMPAT_MODES = ("default", "mnist-c")
+#: The ``releases`` of a corruption both published datasets use.
+BOTH_RELEASES = ("mnist-c", "fmnist-c")
+#: The ``compat_note`` of a corruption whose compat mode only truncates to uint8.
+TRUNCATION_ONLY = "none beyond truncation"
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,36 @@ def register(corruption: Corruption) -> Corruption:
     for alias in corruption.aliases:
         _ALIASES[alias] = corruption.name
     return corruption
+
+
+def register_family(family: str, **shared: Any) -> Callable[..., Corruption]:
+    """A :func:`register` for the corruptions of one family module.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FAMILIES`.
+    **shared
+        Fields of :class:`Corruption` that the module's corruptions have in common.
+
+    Returns
+    -------
+    callable
+        ``add(name, fn, levels, **fields) -> Corruption``: builds the corruption of
+        ``family`` with the ``shared`` fields (its own ``fields`` win) and registers it.
+
+    Examples
+    --------
+    >>> add = register_family("digital", description="an example")
+    >>> callable(add)
+    True
+    """
+
+    def add(name: str, fn: CorruptionFn, levels: tuple[Any, ...], **fields: Any) -> Corruption:
+        """Build the corruption ``name`` of ``family`` and register it."""
+        return register(Corruption(name, family, fn, levels, **{**shared, **fields}))
+
+    return add
 
 
 def _load_families() -> None:

@@ -181,10 +181,15 @@ def write_npz(
     return Path(path)
 
 
-def _write_npz(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
-    name = f"{ds.split}.npz"
-    write_npz(root / name, ds.images, ds.labels, ds.class_names)
-    return {"images": name, "labels": name}
+def _one_file(suffix: str, write: Callable[..., Path]) -> _Writer:
+    """The writer of a split as one file ``<split><suffix>``, by ``write(path, images, ...)``."""
+
+    def writer(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
+        name = f"{ds.split}{suffix}"
+        write(root / name, ds.images, ds.labels, ds.class_names)
+        return {"images": name, "labels": name}
+
+    return writer
 
 
 def _write_png(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
@@ -244,12 +249,6 @@ def write_hf_parquet(
     return Path(path)
 
 
-def _write_parquet(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
-    name = f"{ds.split}.parquet"
-    write_hf_parquet(root / name, ds.images, ds.labels, ds.class_names)
-    return {"images": name, "labels": name}
-
-
 def _write_idx(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
     from mnistlab.data.idx import write_idx
     from mnistlab.data.registry import split_files
@@ -263,9 +262,9 @@ def _write_idx(ds: Dataset, root: Path, progress: bool) -> dict[str, str]:
 
 
 _WRITERS: dict[str, _Writer] = {
-    "npz": _write_npz,
+    "npz": _one_file(".npz", write_npz),
     "png": _write_png,
-    "parquet": _write_parquet,
+    "parquet": _one_file(".parquet", write_hf_parquet),
     "idx": _write_idx,
 }
 FORMATS: tuple[str, ...] = tuple(_WRITERS)

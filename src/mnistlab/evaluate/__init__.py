@@ -16,27 +16,9 @@ Examples
 
 from __future__ import annotations
 
-from mnistlab.evaluate.robustness import (
-    N_BINS,
-    accuracy_table,
-    corruption_table,
-    expected_calibration_error,
-    load_predictions,
-    mce_table,
-    per_class_table,
-    reliability_table,
-)
+from mnistlab.evaluate import robustness
+from mnistlab.evaluate.robustness import *  # noqa: F403  (the names of robustness.__all__)
 
-__all__ = [
-    "DEFAULT_BASELINE",
-    "N_BINS",
-    "accuracy_table",
-    "corruption_table",
-    "expected_calibration_error",
-    "load_predictions",
-    "mce_table",
-    "per_class_table",
-    "reliability_table",
-]
+__all__ = ["DEFAULT_BASELINE", *robustness.__all__]
 
 DEFAULT_BASELINE = "logreg"

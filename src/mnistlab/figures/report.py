@@ -167,23 +167,22 @@ def reliability_png(curves: dict[str, dict[str, Any]]) -> bytes:
     return figure_png(fig)
 
 
+def _hist_by_correct(
+    ax: Any, values: NDArray[np.float64], correct: NDArray[np.bool_], n_bins: int
+) -> None:
+    """Density histograms of the finite ``values`` of correct and of incorrect samples, on the
+    same ``n_bins`` bins."""
+    finite = np.isfinite(values)
+    bins: Any = np.histogram_bin_edges(values[finite], bins=n_bins) if finite.any() else 10
+    for part, label, color in ((correct, "correct", "#2a7"), (~correct, "incorrect", "#d33")):
+        ax.hist(values[finite & part], bins=bins, alpha=0.6, density=True, label=label, color=color)
+
+
 def hardness_hist_png(values: NDArray[np.float64], correct: NDArray[np.bool_], score: str) -> bytes:
     """Histograms of a score for correctly and incorrectly classified samples."""
     fig = _figure(4.6, 3.0)
     ax = fig.add_subplot()
-    finite = np.isfinite(values)
-    bins: Any = np.histogram_bin_edges(values[finite], bins=40) if finite.any() else 10
-    ax.hist(
-        values[finite & correct], bins=bins, alpha=0.6, density=True, label="correct", color="#2a7"
-    )
-    ax.hist(
-        values[finite & ~correct],
-        bins=bins,
-        alpha=0.6,
-        density=True,
-        label="incorrect",
-        color="#d33",
-    )
+    _hist_by_correct(ax, values, correct, 40)
     ax.set_xlabel(score)
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
@@ -231,20 +230,7 @@ def morpho_png(table: pd.DataFrame, correct: NDArray[np.bool_], columns: Sequenc
     fig = _figure(7.2, 2.1 * nrow)
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.ravel(), cols, strict=False):
-        v = table[name].to_numpy(dtype=np.float64)
-        finite = np.isfinite(v)
-        bins: Any = np.histogram_bin_edges(v[finite], bins=30) if finite.any() else 10
-        ax.hist(
-            v[finite & correct], bins=bins, alpha=0.6, density=True, color="#2a7", label="correct"
-        )
-        ax.hist(
-            v[finite & ~correct],
-            bins=bins,
-            alpha=0.6,
-            density=True,
-            color="#d33",
-            label="incorrect",
-        )
+        _hist_by_correct(ax, table[name].to_numpy(dtype=np.float64), correct, 30)
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in axes.ravel()[len(cols) :]:

@@ -20,14 +20,12 @@ from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_dir
 from mnistlab.errors import MnistlabError
+from mnistlab.models._common import accuracy_on, check_choice, register_trainers, training_data
 from mnistlab.models.base import (
     MANIFEST,
     Model,
-    ModelSpec,
     data_sha256,
-    default_class_names,
     register_loader,
-    register_model,
     split_manifest,
 )
 
@@ -118,8 +116,7 @@ def make_pipeline(name: str, seed: int = 0, **params: Any) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if name not in CLASSIFIERS:
-        raise MnistlabError(f"unknown classifier {name!r} (choose from: {', '.join(CLASSIFIERS)})")
+    check_choice(name, CLASSIFIERS, "classifier")
     return Pipeline([("scale", StandardScaler()), ("clf", CLASSIFIERS[name][0](seed, **params))])
 
 
@@ -230,12 +227,7 @@ def train_sklearn(
     """
     import sklearn
 
-    x = np.asarray(images)
-    y = np.asarray(labels, dtype=np.int64)
-    if x.ndim != 3 or x.dtype != np.uint8:
-        raise MnistlabError(f"training images must be uint8 (N, H, W), got {x.dtype} {x.shape}")
-    if y.shape != (len(x),):
-        raise MnistlabError(f"labels must have shape ({len(x)},), got {y.shape}")
+    x, y, names = training_data(images, labels, class_names)
     kw = dict(params or {})
     if epochs is not None:
         if epochs < 1:
@@ -243,7 +235,6 @@ def train_sklearn(
         if classifier in ("logreg", "mlp", "gb"):
             kw.setdefault("max_iter", int(epochs))
     pipeline = make_pipeline(classifier, seed, **kw)
-    names = default_class_names(y, class_names)
     if progress:
         from tqdm.auto import tqdm
 
@@ -263,7 +254,7 @@ def train_sklearn(
     )
     accuracy = None
     if val is not None:
-        accuracy = float(np.mean(model.predict(val[0]) == np.asarray(val[1])))
+        accuracy = accuracy_on(model, val)
     clf = pipeline.named_steps["clf"]
     model.manifest.update(
         {
@@ -283,12 +274,4 @@ def train_sklearn(
     return model
 
 
-def _spec_train(classifier: str) -> Callable[..., Model]:
-    def fit(images: Any, labels: Any, **kwargs: Any) -> Model:
-        return train_sklearn(images, labels, classifier, **kwargs)
-
-    return fit
-
-
-for _name, (_factory, _desc) in CLASSIFIERS.items():
-    register_model(ModelSpec(_name, "sklearn", _desc, _spec_train(_name)))
+register_trainers("sklearn", train_sklearn, {n: desc for n, (_, desc) in CLASSIFIERS.items()})

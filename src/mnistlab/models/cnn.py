@@ -37,14 +37,12 @@ from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_dir
 from mnistlab.errors import MnistlabError
+from mnistlab.models._common import accuracy_on, check_choice, register_trainers, training_data
 from mnistlab.models.base import (
     MANIFEST,
     Model,
-    ModelSpec,
     data_sha256,
-    default_class_names,
     register_loader,
-    register_model,
     split_manifest,
 )
 
@@ -328,10 +326,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 
 def check_precision(precision: str) -> str:
     """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise naming the choices."""
-    if precision not in PRECISIONS:
-        raise MnistlabError(
-            f"unknown precision {precision!r} (choose from: {', '.join(PRECISIONS)})"
-        )
+    check_choice(precision, PRECISIONS, "precision")
     return precision
 
 
@@ -403,20 +398,9 @@ def train_torch(
     from torch import nn
     from tqdm.auto import tqdm
 
-    if architecture not in ARCHITECTURES:
-        raise MnistlabError(
-            f"unknown architecture {architecture!r} (choose from: {', '.join(ARCHITECTURES)})"
-        )
+    check_choice(architecture, ARCHITECTURES, "architecture")
     arch = ARCHITECTURES[architecture]
-    x_all = np.asarray(images)
-    y_all = np.asarray(labels, dtype=np.int64)
-    if x_all.ndim != 3 or x_all.shape[1] != x_all.shape[2] or x_all.dtype != np.uint8:
-        raise MnistlabError(
-            f"training images must be uint8 (N, S, S), got {x_all.dtype} {x_all.shape}"
-        )
-    if y_all.shape != (len(x_all),):
-        raise MnistlabError(f"labels must have shape ({len(x_all)},), got {y_all.shape}")
-    names = default_class_names(y_all, class_names)
+    x_all, y_all, names = training_data(images, labels, class_names, square=True)
     n_epochs = arch.epochs if epochs is None else int(epochs)
     if n_epochs < 1:
         raise MnistlabError(f"epochs must be at least 1, got {epochs!r}")
@@ -500,7 +484,7 @@ def train_torch(
             # Validating costs a full pass over the validation set (~7% of an epoch for the
             # Fashion-MNIST test split): only the final model's accuracy is recorded.
             if val is not None and epoch == n_epochs - 1:
-                record["val_accuracy"] = float(np.mean(model.predict(val[0]) == np.asarray(val[1])))
+                record["val_accuracy"] = accuracy_on(model, val)
                 bar.set_postfix(
                     epoch=epoch + 1,
                     loss=f"{loss_sum / seen:.3f}",
@@ -544,15 +528,7 @@ def train_torch(
     return model
 
 
-def _spec_train(architecture: str) -> Callable[..., Model]:
-    def fit(images: Any, labels: Any, **kwargs: Any) -> Model:
-        return train_torch(images, labels, architecture, **kwargs)
-
-    return fit
-
-
-for _arch in ARCHITECTURES.values():
-    register_model(ModelSpec(_arch.name, "torch", _arch.description, _spec_train(_arch.name)))
+register_trainers("torch", train_torch, {a.name: a.description for a in ARCHITECTURES.values()})
 
 
 # The introspection helpers live in mnistlab.models.introspect (they need TorchModel).

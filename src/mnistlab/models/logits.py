@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
+from mnistlab.models._common import check_choice
 from mnistlab.models.base import Model
 
 __all__ = ["LOGITS_SUFFIXES", "LogitsFile", "is_logits_file"]
@@ -64,10 +65,7 @@ class LogitsFile(Model):
         name: str | None = None,
     ):
         self.path = Path(path)
-        if kind not in KINDS:
-            raise MnistlabError(
-                f"unknown scores kind {kind!r} for {self.path} (choose from: {', '.join(KINDS)})"
-            )
+        check_choice(kind, KINDS, "scores kind", where=f" for {self.path}")
         if not self.path.is_file():
             raise MnistlabError(f"{self.path}: no such logits file")
         suffix = self.path.suffix.lower()

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from mnistlab._atomic import atomic_path
 from mnistlab.errors import MnistlabError
+from mnistlab.models._common import check_choice
 from mnistlab.models.base import Model
 
 __all__ = ["LAYOUTS", "OnnxModel", "export_onnx", "onnx_bytes"]
@@ -104,14 +105,8 @@ class OnnxModel(Model):
         import onnxruntime as ort
 
         self.path = Path(path)
-        if layout not in LAYOUTS:
-            raise MnistlabError(
-                f"unknown ONNX input layout {layout!r} (choose from: {', '.join(LAYOUTS)})"
-            )
-        if output not in OUTPUTS:
-            raise MnistlabError(
-                f"unknown ONNX output kind {output!r} (choose from: {', '.join(OUTPUTS)})"
-            )
+        check_choice(layout, LAYOUTS, "ONNX input layout")
+        check_choice(output, OUTPUTS, "ONNX output kind")
         if not self.path.is_file():
             raise MnistlabError(f"{self.path}: no such ONNX file")
         try:

@@ -24,29 +24,19 @@ from mnistlab import random as mrandom
 from mnistlab.errors import MnistlabError
 from mnistlab.morpho.measure import _resolve, images_digest, measure, warm_up
 from mnistlab.morpho.morphology import Morphology, downscale, morphology
-from mnistlab.morpho.perturb import (
-    Fracture,
-    Perturbation,
-    Plain,
-    Swelling,
-    Thickening,
-    Thinning,
-)
+from mnistlab.morpho.perturb import PERTURBATIONS, Perturbation
 
 if TYPE_CHECKING:
     from mnistlab.execution import Execution
 
 __all__ = ["KINDS", "SPLIT_PREFIX", "perturb", "write_dataset"]
 
-# Each kind draws uniformly, per image, among its perturbations.
+# Each kind draws uniformly, per image, among its perturbations (default parameters): one
+# kind per perturbation, named as it is, then the release's two mixtures.
 KINDS: dict[str, tuple[Perturbation, ...]] = {
-    "plain": (Plain(),),
-    "thin": (Thinning(),),
-    "thic": (Thickening(),),
-    "swel": (Swelling(),),
-    "frac": (Fracture(),),
-    "global": (Plain(), Thinning(), Thickening()),
-    "local": (Plain(), Swelling(), Fracture()),
+    **{name: (cls(),) for name, cls in PERTURBATIONS.items()},
+    "global": tuple(PERTURBATIONS[name]() for name in ("plain", "thin", "thic")),
+    "local": tuple(PERTURBATIONS[name]() for name in ("plain", "swel", "frac")),
 }
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 

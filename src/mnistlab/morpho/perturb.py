@@ -97,7 +97,26 @@ class Plain(Perturbation):
 
 
 @dataclass(frozen=True)
-class Thinning(Perturbation):
+class _Disk(Perturbation):
+    """Base of the disk morphology: radius ``int(amount * scale * thickness / 2)`` per image."""
+
+    amount: float = 1.0  # Thickening's default (Thinning's is 0.7)
+
+    def __post_init__(self) -> None:
+        _check_positive(f"{type(self).__name__} amount", self.amount, strict=False)
+
+    def apply(
+        self, morph: Morphology, seed: int = 0, sample_ids: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        return self._disk(morph, _radii(morph, self.amount)).astype(np.float64)
+
+    def _disk(self, morph: Morphology, radius: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """The stroke mask after the disk operation of ``radius`` (one per image)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Thinning(_Disk):
     """Erode the stroke with a disk of radius ``int(amount * scale * thickness / 2)``.
 
     The erosion thresholds the Euclidean distance transform (a pixel stays when the
@@ -108,35 +127,25 @@ class Thinning(Perturbation):
     label: ClassVar[int] = 1
     name: ClassVar[str] = "thin"
 
-    def __post_init__(self) -> None:
-        _check_positive("Thinning amount", self.amount, strict=False)
-
-    def apply(
-        self, morph: Morphology, seed: int = 0, sample_ids: ArrayLike | None = None
-    ) -> NDArray[np.float64]:
-        r = _radii(morph, self.amount)
+    def _disk(self, morph: Morphology, radius: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """The eroded mask."""
         # The morphology's distance map is the square root of the exact integer squared
         # distance, so ``distance > r`` is ``d2 > r * r``: no second transform.
-        return (morph.distance > r[:, None, None]).astype(np.float64)
+        return morph.distance > radius[:, None, None]
 
 
 @dataclass(frozen=True)
-class Thickening(Perturbation):
+class Thickening(_Disk):
     """Dilate the stroke with a disk of radius ``int(amount * scale * thickness / 2)``."""
 
-    amount: float = 1.0
     label: ClassVar[int] = 2
     name: ClassVar[str] = "thic"
 
-    def __post_init__(self) -> None:
-        _check_positive("Thickening amount", self.amount, strict=False)
-
-    def apply(
-        self, morph: Morphology, seed: int = 0, sample_ids: ArrayLike | None = None
-    ) -> NDArray[np.float64]:
-        grown = _near_stroke(morph.binary, _radii(morph, self.amount))
+    def _disk(self, morph: Morphology, radius: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """The dilated mask (blank images stay blank)."""
+        grown = _near_stroke(morph.binary, radius)
         grown[morph.blank] = False
-        return grown.astype(np.float64)
+        return grown
 
 
 def _skeleton_pick(skeleton: NDArray[np.bool_], u: NDArray) -> NDArray[np.int64]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
 from mnistlab.errors import MnistlabError
 from mnistlab.execution import Execution
 from mnistlab.parallel.tasks import iter_tasks
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_CHUNK", "chunk_bounds", "map_chunks"]
 
@@ -35,37 +38,35 @@ def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk_size, n)) for s in range(0, n, chunk_size)]
 
 
+class _Options(TypedDict, total=False):
+    """The keyword arguments of :func:`map_chunks` but ``lazy`` (for its overloads)."""
+
+    arrays: Sequence[Any]
+    args: Sequence[Any]
+    chunk_size: int | None
+    checkpoint_dir: str | os.PathLike[str] | None
+    job_key: Any
+    desc: str
+    label: str
+
+
+class _Eager(_Options, total=False):
+    lazy: Literal[False]
+
+
+class _Lazy(_Options):
+    lazy: Literal[True]
+
+
 @overload
 def map_chunks(
-    fn: Callable[..., T],
-    n_items: int,
-    execution: Execution | None = ...,
-    *,
-    arrays: Sequence[Any] = ...,
-    args: Sequence[Any] = ...,
-    chunk_size: int | None = ...,
-    checkpoint_dir: str | os.PathLike[str] | None = ...,
-    job_key: Any = ...,
-    desc: str = ...,
-    label: str = ...,
-    lazy: Literal[False] = ...,
+    fn: Callable[..., T], n_items: int, execution: Execution | None = ..., **kw: Unpack[_Eager]
 ) -> list[T]: ...
 
 
 @overload
 def map_chunks(
-    fn: Callable[..., T],
-    n_items: int,
-    execution: Execution | None = ...,
-    *,
-    arrays: Sequence[Any] = ...,
-    args: Sequence[Any] = ...,
-    chunk_size: int | None = ...,
-    checkpoint_dir: str | os.PathLike[str] | None = ...,
-    job_key: Any = ...,
-    desc: str = ...,
-    label: str = ...,
-    lazy: Literal[True],
+    fn: Callable[..., T], n_items: int, execution: Execution | None = ..., **kw: Unpack[_Lazy]
 ) -> Iterator[T]: ...
 
 

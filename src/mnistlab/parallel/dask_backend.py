@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mnistlab.errors import MnistlabError
-from mnistlab.execution import TaskFailed, default_workers, describe_error
+from mnistlab.execution import Items, Results, TaskFailed, default_workers, describe_error
 
 __all__ = ["CONNECT_TIMEOUT", "dask_session", "local_cluster", "run_dask"]
 
@@ -177,10 +177,10 @@ def _dask_failure(exc: BaseException) -> str:
 
 def run_dask(
     fn: Callable[..., Any],
-    items: list[tuple[int, tuple[Any, ...]]],
+    items: Items,
     n_workers: int,
     scheduler: str | None,
-) -> Generator[tuple[int, Any], None, None]:
+) -> Results:
     """Backend of the ``dask`` executor: ``(index, result)`` in completion order.
 
     On failure it first yields the results that finished meanwhile, then raises

@@ -10,7 +10,7 @@ the checkpoint folder (:mod:`mnistlab._checkpoints`) and turns a failure into a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,8 @@ from mnistlab._checkpoints import TaskStore, job_hash
 from mnistlab.errors import MnistlabError
 from mnistlab.execution import (
     EXECUTORS,
+    Items,
+    Results,
     TaskFailed,
     check_workers,
     default_workers,
@@ -160,7 +162,7 @@ def _in_order(
     labels: Sequence[str] | None,
     store: TaskStore | None,
     finished: dict[int, Any],
-    backend: Generator[tuple[int, Any], None, None],
+    backend: Results,
     bar: Any,
 ) -> Iterator[T]:
     try:
@@ -226,18 +228,15 @@ def _run_serial_one(
 # A backend yields ``(index, result)`` in completion order. On failure it first yields the
 # results that finished meanwhile (so they are saved for the resume), then raises TaskFailed.
 
-Backend = Callable[
-    [Callable[..., Any], list[tuple[int, tuple[Any, ...]]], int, "str | None"],
-    Generator[tuple[int, Any], None, None],
-]
+Backend = Callable[[Callable[..., Any], Items, int, "str | None"], Results]
 
 
 def _run_serial(
     fn: Callable[..., Any],
-    items: list[tuple[int, tuple[Any, ...]]],
+    items: Items,
     n_workers: int,
     scheduler: str | None,
-) -> Generator[tuple[int, Any], None, None]:
+) -> Results:
     for i, args in items:
         try:
             result = fn(*args)

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 NOT_COMPUTED = "not computed in this run"
-STUDY_FOLDERS = ("eval", "hardness", "active_learning")
 MAX_ATTACHED_FIGURES = 40
 MAX_ATTACHED_WIDTH = 900
 MAX_TABLE_ROWS = 40

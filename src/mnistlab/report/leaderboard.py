@@ -1,9 +1,10 @@
 """The report's leaderboard section: models side by side with 95 % bootstrap intervals.
 
 Reads what the study's ``compare`` step wrote into ``RUN/compare/`` (``leaderboard.csv``,
-``pairs.csv``, ``seen_unseen.csv`` and the ``delta_*.png`` heatmaps, see
-:mod:`mnistlab.workflows.compare`); it never recomputes them. :func:`ci_frame` formats
-point estimates and intervals as ``0.871 [0.862, 0.880]`` (``mnistlab compare`` uses it too).
+``pairs.csv``, ``seen_unseen.csv`` and the delta heatmap of each pair of models, named by
+:class:`mnistlab.run.CompareLayout` for the writer and this reader alike); it never recomputes
+them. :func:`ci_frame` formats point estimates and intervals as ``0.871 [0.862, 0.880]``
+(``mnistlab compare`` uses it too).
 
 Examples
 --------
@@ -16,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +67,8 @@ def leaderboard_section(run: Path, section_cls: Any, attached_png: Any) -> Any:
     """The ``leaderboard`` section of ``report.html``, or None without ``RUN/compare/``."""
     import pandas as pd
 
-    folder = RunLayout(run).compare
-    board_path = folder / "leaderboard.csv"
+    layout = RunLayout(run)
+    board_path = layout.compare_table("leaderboard")
     if not board_path.is_file():
         return None
     sec = section_cls("leaderboard", "Leaderboard: models side by side")
@@ -77,14 +79,14 @@ def leaderboard_section(run: Path, section_cls: Any, attached_png: Any) -> Any:
         "point estimate [95 % bootstrap interval over test images]; mCE in percent of the "
         f"baseline ({base or 'none'}); ECE on clean images; APFD of the model's best score",
     )
-    pairs_path = folder / "pairs.csv"
+    pairs_path = layout.compare_table("pairs")
     if pairs_path.is_file():
         sec.table(
             pd.read_csv(pairs_path),
             "per pair: corruption x severity cells whose accuracy differs significantly "
             "(exact McNemar, Holm-corrected across the pair's cells) and in whose favour",
         )
-    seen_path = folder / "seen_unseen.csv"
+    seen_path = layout.compare_table("seen_unseen")
     if seen_path.is_file():
         seen = pd.read_csv(seen_path)
         shown = ci_frame(
@@ -96,8 +98,10 @@ def leaderboard_section(run: Path, section_cls: Any, attached_png: Any) -> Any:
             "augmented model trained on (seen) and on the others (unseen); delta against the "
             "plain model, paired bootstrap interval",
         )
-    for path in sorted(folder.glob("delta_*.png")):
+    # One heatmap per pair of models: compare_runs pairs the leaderboard's rows in their order.
+    for a, b in combinations(board["model"].astype(str), 2):
+        path = layout.compare_delta(a, b)
         png = attached_png(path)
         if png is not None:
-            sec.image(png, f"compare/{path.name}: accuracy difference, * = significant")
+            sec.image(png, f"{layout.relative(path)}: accuracy difference, * = significant")
     return sec

@@ -105,14 +105,16 @@ def section_label_issues(ctx: ReportContext) -> Section | None:
     from mnistlab.report.summary import read_csv_exact
 
     sec = Section("label-issues", "Likely label issues (confident learning)")
+    layout = RunLayout(ctx.run)
     for name in ctx.tables:
-        table = read_csv_exact(RunLayout(ctx.run).label_issues(name))
+        path = layout.label_issues(name)
+        table = read_csv_exact(path)
         if table is None or "is_issue" not in table.columns:
             continue
         issues = table[table["is_issue"].astype(bool)]
         sec.table(
             issues,
-            f"label_issues/{name}.csv: {len(issues)} likely label issues, worst first",
+            f"{layout.relative(path)}: {len(issues)} likely label issues, worst first",
             floatfmt="{:.4f}",
         )
     return sec if sec.blocks else None
@@ -240,9 +242,12 @@ def section_robustness(ctx: ReportContext) -> Section:
             )
     from mnistlab.report.summary import read_csv_exact
 
-    mce = read_csv_exact(RunLayout(ctx.run).eval_table("mce"))
+    layout = RunLayout(ctx.run)
+    mce_path = layout.eval_table("mce")
+    mce = read_csv_exact(mce_path)
     if mce is not None:
-        sec.table(mce, "eval/mce.csv: accuracy, mCE and clean ECE per model", floatfmt="{:.4f}")
+        caption = f"{layout.relative(mce_path)}: accuracy, mCE and clean ECE per model"
+        sec.table(mce, caption, floatfmt="{:.4f}")
     else:
         sec.table(pd.DataFrame(summary), "models", floatfmt="{:.4f}")
     if drops:

@@ -10,7 +10,6 @@ from mnistlab.figures import report as plots
 from mnistlab.report.blocks import (
     MAX_ATTACHED_FIGURES,
     NOT_COMPUTED,
-    STUDY_FOLDERS,
     ReportContext,
     Section,
     attached_png,
@@ -36,20 +35,26 @@ __all__ = [
 ]
 
 
-def section_hardness(ctx: ReportContext) -> Section:
-
-    sec = Section("hardness", "Hardness")
+def _hardness_frame(ctx: ReportContext, sec: Section) -> tuple[RunTables, str, pd.DataFrame] | None:
+    """The main model, its hardness score and its clean rows with that score; None (``sec``
+    says why) when the run has no scores table."""
     if ctx.main is None or ctx.hardness is None:
         sec.note = NOT_COMPUTED + " (no scores table)"
+        return None
+    return ctx.main, ctx.hardness, clean_frame(ctx, [ctx.hardness])
+
+
+def section_hardness(ctx: ReportContext) -> Section:
+    sec = Section("hardness", "Hardness")
+    if (scored := _hardness_frame(ctx, sec)) is None:
         return sec
-    h = ctx.hardness
-    frame = clean_frame(ctx, [h])
+    main, h, frame = scored
     if frame.empty:
         sec.note = NOT_COMPUTED + " (no clean predictions)"
         return sec
     v = frame[h].to_numpy(np.float64)
     ok = frame["correct"].to_numpy(bool)
-    sec.text(f"model {ctx.main.model}, clean test samples, hardness = {h} (higher = harder)")
+    sec.text(f"model {main.model}, clean test samples, hardness = {h} (higher = harder)")
     sec.image(plots.hardness_hist_png(v, ok, h), f"{h}: correct vs incorrect")
     sec.image(plots.accuracy_vs_hardness_png(v, ok, h), f"accuracy per decile of {h}")
     sec.image(
@@ -65,8 +70,10 @@ def section_prioritisation(ctx: ReportContext) -> Section:
     sec = Section("prioritisation", "Prioritisation: which score finds the misclassified samples")
     aware = label_aware()
     read_any = False
+    layout = RunLayout(ctx.run)
     for name in ctx.tables:
-        table = read_csv_exact(RunLayout(ctx.run).prioritization(name))
+        path = layout.prioritization(name)
+        table = read_csv_exact(path)
         if table is None or not {"variant", "score", "apfd"} <= set(table.columns):
             continue
         read_any = True
@@ -80,14 +87,14 @@ def section_prioritisation(ctx: ReportContext) -> Section:
         where = "clean test split" if len(clean) else "every variant"
         sec.table(
             part,
-            f"hardness/{name}/prioritization.csv, {where}, by APFD (ties averaged)",
+            f"{layout.relative(path)}, {where}, by APFD (ties averaged)",
             floatfmt="{:.4f}",
         )
         if table["variant"].nunique() > 1:
             grid = table.pivot_table(index="variant", columns="score", values="apfd", sort=False)
             sec.table(
                 grid.reset_index().rename_axis(columns=None),
-                f"hardness/{name}/prioritization.csv: APFD per variant",
+                f"{layout.relative(path)}: APFD per variant",
             )
     if ctx.main is not None and ctx.main.score_columns:
         pooled = _pooled_ranking(ctx.main, read_any, aware)
@@ -142,8 +149,8 @@ def section_fmnist_c(ctx: ReportContext) -> Section | None:
     """Only in runs that asked for the protocol (``mnistlab study --fmnist-c``)."""
     import pandas as pd
 
-    folder = RunLayout(ctx.run).fmnist_c
-    table_path = folder / "prioritization.csv"
+    layout = RunLayout(ctx.run)
+    table_path = layout.fmnist_c_table
     if not table_path.is_file():
         return None
     sec = Section("fmnist-c", "Fashion-MNIST-C protocol: train on its train split, rank its test")
@@ -160,21 +167,19 @@ def section_fmnist_c(ctx: ReportContext) -> Section | None:
         return sec
     cols = [c for c in ("trained_on", "model", "score", "n", "faults", "accuracy") if c in table]
     cols += [c for c in ("apfd", "auroc", "aupr") if c in table]
-    sec.table(table[cols], "fmnist-c/prioritization.csv: misclassification detection by score")
-    for name in ("faults_found.png", "accuracy_by_corruption.png"):
-        png = attached_png(folder / name) if (folder / name).is_file() else None
+    sec.table(table[cols], f"{layout.relative(table_path)}: misclassification detection by score")
+    for path in layout.fmnist_c_figures:
+        png = attached_png(path)
         if png is not None:
-            sec.image(png, f"fmnist-c/{name}")
+            sec.image(png, layout.relative(path))
     return sec
 
 
 def section_examples(ctx: ReportContext) -> Section:
     sec = Section("examples", "Hardest and easiest images per class")
-    if ctx.main is None or ctx.hardness is None:
-        sec.note = NOT_COMPUTED + " (no scores table)"
+    if (scored := _hardness_frame(ctx, sec)) is None:
         return sec
-    h = ctx.hardness
-    frame = clean_frame(ctx, [h])
+    _, h, frame = scored
     images = clean_images(ctx.run)
     k = ctx.per_class
     short = [n[:7] for n in ctx.class_names]
@@ -288,25 +293,21 @@ def section_active(ctx: ReportContext) -> Section:
         )
         if group and x and y:
             sec.image(plots.curves_png(frame, x, y, group, path.stem), f"{path.name}: {y} vs {x}")
-        sec.table(frame, str(path.relative_to(ctx.run)))
+        sec.table(frame, RunLayout(ctx.run).relative(path))
     return sec
 
 
 def section_figures(ctx: ReportContext) -> Section:
     sec = Section("figures", "Figures written by the study")
-    paths = [
-        p
-        for f in STUDY_FOLDERS
-        if (ctx.run / f).is_dir()
-        for p in sorted((ctx.run / f).rglob("*.png"))
-    ]
+    layout = RunLayout(ctx.run)
+    paths = [p for f in layout.figure_folders if f.is_dir() for p in sorted(f.rglob("*.png"))]
     if not paths:
         sec.note = NOT_COMPUTED + " (no PNG under eval/, hardness/ or active_learning/)"
         return sec
     for path in paths[:MAX_ATTACHED_FIGURES]:
         png = attached_png(path)
         if png is not None:
-            sec.image(png, str(path.relative_to(ctx.run)))
+            sec.image(png, layout.relative(path))
     if len(paths) > MAX_ATTACHED_FIGURES:
         sec.text(f"{len(paths) - MAX_ATTACHED_FIGURES} more figures in the run directory")
     return sec

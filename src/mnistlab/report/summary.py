@@ -200,10 +200,13 @@ def summary_html(figures: Sequence[ModelSummary]) -> str:
 
 def summary_caption(figures: Sequence[ModelSummary]) -> str:
     """Where the figures come from, and what mCE is normalised by."""
-    read = "eval/mce.csv, eval/corruptions.csv, hardness/<model>/prioritization.csv"
+    # The layout of any run, its model named "<model>": the files as a reader finds them.
+    layout = RunLayout("")
+    read = [layout.eval_table("mce"), layout.eval_table("corruptions")]
+    read.append(layout.prioritization("<model>"))
     if any(s.label_issues is not None for s in figures):
-        read += ", label_issues/<model>.csv"
-    parts = [f"read from {read}"]
+        read.append(layout.label_issues("<model>"))
+    parts = [f"read from {', '.join(layout.relative(p) for p in read)}"]
     bases = sorted({s.baseline for s in figures if s.baseline and s.mce is not None})
     if bases:
         parts.append(f"mCE normalised by {', '.join(bases)} (= 100)")

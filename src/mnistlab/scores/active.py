@@ -56,7 +56,15 @@ class Predictor(Protocol):
 Trainer = Callable[[NDArray[np.uint8], NDArray[np.int64], int], Predictor]
 
 
-def _check(
+def _subset(n: int, size: int | None, rng: np.random.Generator) -> NDArray[np.int64]:
+    if size is None or size >= n:
+        return np.arange(n)
+    if size < 1:
+        raise MnistlabError(f"train_subset: must be >= 1, got {size}")
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _prepared(
     train_images: NDArray[np.uint8],
     train_labels: NDArray[np.int64],
     pool_images: NDArray[np.uint8],
@@ -64,28 +72,35 @@ def _check(
     methods: Sequence[str],
     budget: int,
     seeds: Sequence[int],
-) -> None:
-    if train_images.shape[0] != train_labels.shape[0]:
+) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], NDArray[np.int64], list[str]]:
+    """The training set and the pool as arrays, and the methods with ``"random"``, checked."""
+    tx, ty = np.asarray(train_images), np.asarray(train_labels, dtype=np.int64)
+    px, py = np.asarray(pool_images), np.asarray(pool_labels, dtype=np.int64)
+    names = [m for m in dict.fromkeys([*methods, RANDOM])]
+    if tx.shape[0] != ty.shape[0]:
         raise MnistlabError("train: images and labels differ in length")
-    if pool_images.shape[0] != pool_labels.shape[0]:
+    if px.shape[0] != py.shape[0]:
         raise MnistlabError("pool: images and labels differ in length")
-    for m in methods:
+    for m in names:
         if m not in SCORES and m != RANDOM:
             raise MnistlabError(f"methods: unknown score {m!r} (known: {', '.join(SCORES)})")
-    if budget < 1 or budget > pool_images.shape[0] // 2:
+    if budget < 1 or budget > px.shape[0] // 2:
         raise MnistlabError(
-            f"budget: must lie in [1, {pool_images.shape[0] // 2}] (half the pool), got {budget}"
+            f"budget: must lie in [1, {px.shape[0] // 2}] (half the pool), got {budget}"
         )
     if not seeds:
         raise MnistlabError("seeds: need at least one seed")
+    return tx, ty, px, py, names
 
 
-def _subset(n: int, size: int | None, rng: np.random.Generator) -> NDArray[np.int64]:
-    if size is None or size >= n:
-        return np.arange(n)
-    if size < 1:
-        raise MnistlabError(f"train_subset: must be >= 1, got {size}")
-    return np.sort(rng.choice(n, size=size, replace=False))
+def _seed_split(
+    seed: int, n_pool: int, n_train: int, train_subset: int | None
+) -> tuple[np.random.Generator, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """A seed's generator, its two halves of the pool and its training subset."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n_pool)
+    first, second = perm[: n_pool // 2], perm[n_pool // 2 :]
+    return rng, first, second, _subset(n_train, train_subset, rng)
 
 
 def _pick(
@@ -160,17 +175,13 @@ def one_shot(
     from tqdm.auto import tqdm
 
     train_fn = trainer
-    tx, ty = np.asarray(train_images), np.asarray(train_labels, dtype=np.int64)
-    px, py = np.asarray(pool_images), np.asarray(pool_labels, dtype=np.int64)
-    names = [m for m in dict.fromkeys([*methods, RANDOM])]
-    _check(tx, ty, px, py, names, budget, seeds)
+    tx, ty, px, py, names = _prepared(
+        train_images, train_labels, pool_images, pool_labels, methods, budget, seeds
+    )
     rows = []
     bar = tqdm(total=len(seeds) * (len(names) + 1), desc="active learning", disable=not progress)
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(px.shape[0])
-        first, second = perm[: px.shape[0] // 2], perm[px.shape[0] // 2 :]
-        sub = _subset(tx.shape[0], train_subset, rng)
+        rng, first, second, sub = _seed_split(seed, px.shape[0], tx.shape[0], train_subset)
         base = train_fn(tx[sub], ty[sub], int(seed))
         bar.update()
         probs = np.asarray(base.predict_proba(px[first]), dtype=np.float64)
@@ -263,10 +274,9 @@ def iterative(
     if rounds < 1:
         raise MnistlabError(f"rounds: must be >= 1, got {rounds}")
     train_fn = trainer
-    tx, ty = np.asarray(train_images), np.asarray(train_labels, dtype=np.int64)
-    px, py = np.asarray(pool_images), np.asarray(pool_labels, dtype=np.int64)
-    names = [m for m in dict.fromkeys([*methods, RANDOM])]
-    _check(tx, ty, px, py, names, budget_per_round, seeds)
+    tx, ty, px, py, names = _prepared(
+        train_images, train_labels, pool_images, pool_labels, methods, budget_per_round, seeds
+    )
     if budget_per_round * rounds > px.shape[0] // 2:
         raise MnistlabError(
             f"rounds x budget_per_round = {budget_per_round * rounds} exceeds half the pool "
@@ -277,10 +287,7 @@ def iterative(
         total=len(seeds) * (1 + len(names) * rounds), desc="active learning", disable=not progress
     )
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(px.shape[0])
-        first, second = perm[: px.shape[0] // 2], perm[px.shape[0] // 2 :]
-        sub = _subset(tx.shape[0], train_subset, rng)
+        rng, first, second, sub = _seed_split(seed, px.shape[0], tx.shape[0], train_subset)
         base = train_fn(tx[sub], ty[sub], int(seed))
         bar.update()
         base_acc = _accuracy(base, px[second], py[second])

@@ -4,7 +4,6 @@
 * :func:`grid_samples`: per class, the hardest misclassified and easiest correct samples;
 * :func:`morpho_correlations`: Spearman correlation of hardness with every morphometric;
 * :func:`corruption_tables`: hardness and accuracy per corruption / family and severity;
-* :func:`markdown_table`: a table as Markdown (the ``.md`` files of a run).
 
 The run-level analysis that writes ``RUN/hardness/<model>/`` from these tables is
 :func:`mnistlab.workflows.hardness.analyze_run`; the figures are in
@@ -26,29 +25,9 @@ if TYPE_CHECKING:
 __all__ = [
     "corruption_tables",
     "grid_samples",
-    "markdown_table",
     "morpho_correlations",
     "per_class_table",
 ]
-
-
-def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
-    """``table`` as a Markdown table; floats with ``digits`` decimals, everything else as ``str``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> print(markdown_table(pd.DataFrame({"score": ["gini"], "apfd": [0.83333]})), end="")
-    | score | apfd |
-    |---|---|
-    | gini | 0.8333 |
-    """
-    cols = [str(c) for c in table.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in table.itertuples(index=False):
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def per_class_table(

@@ -206,13 +206,9 @@ class LSA:
     def score(self, ats: ArrayLike, pred: ArrayLike) -> NDArray[np.float64]:
         from scipy.special import logsumexp
 
-        a = _check_fitted(self.models_, self.dim_, ats, "LSA")
-        yhat = _labels(pred, a.shape[0], "pred")
-        _check_classes(yhat, np.array(sorted(self.models_), dtype=np.int64))
+        a, by_class = _by_predicted_class(self.models_, self.dim_, ats, pred, "LSA")
         out = np.empty(a.shape[0], dtype=np.float64)
-        for c in np.unique(yhat):
-            m = self.models_[int(c)]
-            rows = np.flatnonzero(yhat == c)
+        for m, rows in by_class:
             sq_pts = np.einsum("ij,ij->i", m.points, m.points)
             for start in range(0, rows.size, _CHUNK):
                 r = rows[start : start + _CHUNK]
@@ -251,27 +247,26 @@ class MahalanobisSA:
         return self
 
     def score(self, ats: ArrayLike, pred: ArrayLike) -> NDArray[np.float64]:
-        a = _check_fitted(self.models_, self.dim_, ats, "MahalanobisSA")
-        yhat = _labels(pred, a.shape[0], "pred")
-        _check_classes(yhat, np.array(sorted(self.models_), dtype=np.int64))
+        a, by_class = _by_predicted_class(self.models_, self.dim_, ats, pred, "MahalanobisSA")
         out = np.empty(a.shape[0], dtype=np.float64)
-        for c in np.unique(yhat):
-            m = self.models_[int(c)]
-            rows = np.flatnonzero(yhat == c)
+        for m, rows in by_class:
             z = _whiten(a[rows] - m.mean, m.chol)
             out[rows] = np.sqrt(np.einsum("ij,ij->i", z, z))
         return out
 
 
-def _check_fitted(
-    models: dict[int, _ClassGaussian], dim: int, ats: ArrayLike, name: str
-) -> NDArray[np.float64]:
+def _by_predicted_class(
+    models: dict[int, _ClassGaussian], dim: int, ats: ArrayLike, pred: ArrayLike, name: str
+) -> tuple[NDArray[np.float64], list[tuple[_ClassGaussian, NDArray[np.intp]]]]:
+    """The checked traces, and the fitted model and rows of each predicted class."""
     if not models:
         raise MnistlabError(f"{name}: call fit() before score()")
     a = as_traces(ats)
     if a.shape[1] != dim:
         raise MnistlabError(f"ats: {a.shape[1]} neurons, fitted on {dim}")
-    return a
+    yhat = _labels(pred, a.shape[0], "pred")
+    _check_classes(yhat, np.array(sorted(models), dtype=np.int64))
+    return a, [(models[int(c)], np.flatnonzero(yhat == c)) for c in np.unique(yhat)]
 
 
 def _select_neurons(

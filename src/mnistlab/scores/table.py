@@ -34,11 +34,13 @@ __all__ = [
     "DEFAULT_METHODS",
     "KEY",
     "LABEL_AWARE",
+    "RENAMED",
     "TABLE_METHODS",
     "class_columns",
     "logits_of",
     "parse_methods",
     "prioritization_table",
+    "prioritize_file",
     "probs_of",
     "read_preds",
     "read_scores_or_preds",
@@ -54,6 +56,8 @@ TABLE_METHODS = (*SCORES, "mistakenness", "uniqueness", "knn_distance")
 DEFAULT_METHODS = (*SCORES, "mistakenness")
 #: Scores that look at the label, so they are no fair misclassification detectors.
 LABEL_AWARE = frozenset({"mistakenness"})
+#: Former names of scores, still accepted: ``softmax`` (1 - max p) is now ``max_softmax``.
+RENAMED = {"softmax": "max_softmax"}
 _META = ("sample_id", "variant", "model", "corruption", "severity", "label", "pred", "correct")
 
 
@@ -84,13 +88,19 @@ def logits_of(table: pd.DataFrame) -> NDArray[np.float64]:
 
 
 def parse_methods(methods: Sequence[str] | None, known: Sequence[str] = TABLE_METHODS) -> list[str]:
-    """Validate score names (None: :data:`DEFAULT_METHODS`; ``"all"``: every known one)."""
+    """Validate score names (None: :data:`DEFAULT_METHODS`; ``"all"``: every known one).
+
+    A former name (:data:`RENAMED`) stands for its new one.
+
+    >>> parse_methods(["gini", "softmax"])
+    ['gini', 'max_softmax']
+    """
     if methods is None:
         return list(DEFAULT_METHODS)
     if list(methods) == ["all"]:
         return list(known)
     out = []
-    for m in methods:
+    for m in (RENAMED.get(m, m) for m in methods):
         if m not in known:
             raise MnistlabError(f"--methods: unknown score {m!r} (known: {', '.join(known)})")
         if m not in out:
@@ -305,3 +315,26 @@ def prioritization_table(
     table = pd.DataFrame(rows)
     first = ["variant", "score", "n", "faults", "accuracy", "apfd", "auroc", "aupr"]
     return table[first + [c for c in table.columns if c not in first]]
+
+
+def prioritize_file(
+    path: str | os.PathLike[str],
+    methods: Sequence[str] | None = None,
+    k: Sequence[int] = (100, 1000),
+    variants: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`prioritization_table` of a scores file, or of a predictions file scored here.
+
+    ``methods`` are the scores evaluated (those :func:`score_table` computes are computed
+    for a predictions file); ``variants`` keeps only these variants (each must be there). A
+    table without a ``variant`` column is one variant, ``clean``.
+    """
+    table = read_scores_or_preds(path, [m for m in (methods or []) if m in TABLE_METHODS] or None)
+    if "variant" not in table.columns:
+        table["variant"] = "clean"
+    if variants:
+        missing = sorted(set(variants) - set(table["variant"].astype(str)))
+        if missing:
+            raise MnistlabError(f"--variant: no variant {missing[0]!r} in the table")
+        table = table[table["variant"].isin(list(variants))]
+    return prioritization_table(table, methods=methods, k=k)

@@ -24,16 +24,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mnistlab.data.tables import write_table_files
 from mnistlab.errors import MnistlabError
 from mnistlab.figures.active import plot_learning_curve, plot_one_shot
 from mnistlab.scores import active
 from mnistlab.scores.active import Predictor, Trainer
-from mnistlab.workflows.hardness import write_table_files
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["make_trainer", "run_active_learning", "write_active_learning"]
+__all__ = [
+    "active_learn",
+    "make_trainer",
+    "run_active_learning",
+    "simulate_active_learning",
+    "write_active_learning",
+]
 
 
 class _PcaLogreg:
@@ -170,37 +176,100 @@ def run_active_learning(
     train = load(str(dataset), split="train", download=False)
     pool_x, pool_y = pool_from_run(run, scores, int(manifest.get("seed", 0)))
     budget = min(budget, pool_y.size // 2)
-    fit = make_trainer(trainer, epochs)
-    one = active.one_shot(
-        train.images,
-        train.labels,
-        pool_x,
-        pool_y,
-        methods=("gini", "entropy"),
-        budget=budget,
-        seeds=seeds,
-        trainer=fit,
-        train_subset=train_subset,
-        progress=progress,
-    )
-    summary = active.summarize(one)
-    per_round = max(1, budget // max(rounds, 1))
-    it = active.iterative(
-        train.images,
-        train.labels,
-        pool_x,
-        pool_y,
-        methods=("gini",),
-        budget_per_round=per_round,
-        rounds=rounds,
-        seeds=seeds[:1],
-        trainer=fit,
-        train_subset=train_subset,
-        progress=progress,
-    )
     final = run / "active_learning" / model
-    write_active_learning(final, one, summary, it)
+    simulate_active_learning(
+        final, (train.images, train.labels), (pool_x, pool_y),
+        methods=("gini", "entropy"), budget=budget, seeds=seeds, trainer=make_trainer(trainer,
+        epochs),
+        train_subset=train_subset, rounds=rounds, round_budget=max(1, budget // max(rounds, 1)),
+        iterative_methods=("gini",), progress=progress,
+    )  # fmt: skip
     return {
         "active_learning": final / "one_shot_summary.csv",
         "learning_curve": final / "learning_curve.png",
     }
+
+
+def simulate_active_learning(
+    out: str | os.PathLike[str],
+    train: tuple[NDArray[np.uint8], NDArray[np.int64]],
+    pool: tuple[NDArray[np.uint8], NDArray[np.int64]],
+    *,
+    methods: Sequence[str],
+    budget: int,
+    seeds: Sequence[int],
+    trainer: Trainer,
+    train_subset: int | None = None,
+    rounds: int = 0,
+    round_budget: int = 200,
+    iterative_methods: Sequence[str] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run the one-shot protocol (and the iterative one when ``rounds``) and write ``out``.
+
+    Parameters
+    ----------
+    out : path-like
+        New folder of the tables and figures (:func:`write_active_learning`).
+    train, pool : (images, labels)
+        The initial training set and the pool the scores pick from.
+    methods, budget, seeds, trainer, train_subset
+        Of :func:`mnistlab.scores.active.one_shot`.
+    rounds, round_budget : int
+        Rounds of :func:`mnistlab.scores.active.iterative` (0: none) and picks per round.
+    iterative_methods : sequence of str, optional
+        Scores of the iterative protocol (default ``methods``); it runs with the first seed
+        only when ``iterative_methods`` is given, with every seed otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The one-shot summary (:func:`mnistlab.scores.active.summarize`).
+    """
+    common: dict[str, Any] = {
+        "trainer": trainer,
+        "train_subset": train_subset,
+        "progress": progress,
+    }
+    one = active.one_shot(
+        *train, *pool, methods=methods, budget=budget, seeds=seeds, **common
+    )  # fmt: skip
+    summary = active.summarize(one)
+    it = None
+    if rounds:
+        it = active.iterative(
+            *train, *pool, methods=iterative_methods or methods, budget_per_round=round_budget,
+            rounds=rounds, seeds=seeds[:1] if iterative_methods else seeds, **common,
+        )  # fmt: skip
+    write_active_learning(out, one, summary, it)
+    return summary
+
+
+def active_learn(
+    name: str,
+    out: str | os.PathLike[str],
+    *,
+    pool: str | os.PathLike[str] | None = None,
+    split: str = "test",
+    model: str = "tip-cnn",
+    epochs: int | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    **protocol: Any,
+) -> pd.DataFrame:
+    """``mnistlab active-learn``: train on dataset ``name``, pick from ``pool``, write ``out``.
+
+    The pool is a dataset or a folder of variants (one variant drawn per sample,
+    :func:`mnistlab.workflows.pool.variant_pool`), default ``name``'s ``split``; ``model``
+    is trained by :func:`make_trainer`. ``protocol`` holds the keywords of
+    :func:`simulate_active_learning` (``methods``, ``budget``, ``seeds``, ``rounds``, ...).
+    Returns the one-shot summary.
+    """
+    from mnistlab.data import load
+    from mnistlab.workflows.pool import variant_pool
+
+    train = load(name, split="train", data_dir=data_dir)
+    pool_xy = variant_pool(pool if pool is not None else name, split, 0)
+    trainer = make_trainer(model, epochs)
+    return simulate_active_learning(
+        out, (train.images, train.labels), pool_xy, trainer=trainer, **protocol
+    )

@@ -85,6 +85,7 @@ def run_benchmark(
     seed: int = 0,
     data_dir: str | None = None,
     log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> Any:
     """Run the grid (cached in ``out/results.jsonl``); return the ranked results DataFrame.
 
@@ -100,10 +101,15 @@ def run_benchmark(
         Replaces :data:`GRID`.
     train_size, test_size : int, optional
         Use only the first rows of each split (quick runs).
+    overwrite : bool
+        Start a previous benchmark folder afresh instead of reusing it as the cache.
     """
+    import shutil
+
     import pandas as pd
     from tqdm.auto import tqdm
 
+    from mnistlab._output import output_kind, write_marker
     from mnistlab.data import load
     from mnistlab.models.classic import train_sklearn
 
@@ -116,7 +122,10 @@ def run_benchmark(
             f"(choose from: {', '.join(table)})"
         )
     folder = Path(out)
+    if overwrite and output_kind(folder) == "benchmark":
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, "benchmark")
     results_path = folder / "results.jsonl"
     rows = _read_results(results_path)
     done = {config_key(r) for r in rows}

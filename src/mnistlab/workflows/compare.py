@@ -19,7 +19,7 @@ variants:
 One bootstrap draw (``n_boot`` resamples of the test images, ``seed``) serves every metric,
 model and pair. Tables go to ``OUT/<table>.csv`` and ``.parquet``, one delta heatmap per
 pair to ``OUT/delta_<a>__<b>.png``, and everything into a self-contained ``OUT/compare.html``
-(:mod:`mnistlab.workflows.compare_report`).
+(:mod:`mnistlab.workflows.compare_report`); :class:`mnistlab.run.CompareLayout` names them.
 
 Examples
 --------
@@ -64,7 +64,6 @@ __all__ = [
 
 #: What must agree between runs for their variants to hold the same images.
 FINGERPRINT = ("test_images_sha256", "test_labels_sha256", "seed", "compat")
-TABLES = ("leaderboard", "cells", "pairs", "seen_unseen")
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,15 @@ class ModelRef:
 
     @property
     def preds(self) -> Path:
-        return self.run / "preds" / f"{self.model}.parquet"
+        return runlib.RunLayout(self.run).preds(self.model)
 
     def manifest(self) -> dict[str, Any]:
         """The model's own manifest (``RUN/models/<model>/manifest.json``), or ``{}``."""
         import json
 
-        path = self.run / "models" / self.model / "manifest.json"
+        from mnistlab.models.base import MANIFEST
+
+        path = runlib.RunLayout(self.run).model(self.model) / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -103,9 +104,29 @@ class ComparisonResult:
     n_boot: int
     files: dict[str, Path] = field(default_factory=dict)
 
+    def summary_lines(self) -> list[str]:
+        """Each model's accuracies with their confidence intervals, each pair's significant
+        cells, and where the HTML page is."""
+        lines = []
+        for r in self.tables["leaderboard"].to_dict("records"):
+            clean = f"[{r['clean_accuracy_lo']:.4f}, {r['clean_accuracy_hi']:.4f}]"
+            corrupted = f"[{r['corrupted_accuracy_lo']:.4f}, {r['corrupted_accuracy_hi']:.4f}]"
+            lines.append(
+                f"{r['model']}: clean {r['clean_accuracy']:.4f} {clean}, "
+                f"corrupted {r['corrupted_accuracy']:.4f} {corrupted}"
+            )
+        for r in self.tables["pairs"].to_dict("records"):
+            lines.append(
+                f"{r['model_a']} vs {r['model_b']}: {r['significant']} of {r['cells']} "
+                f"corrupted cells differ significantly ({r['a_better']} for {r['model_a']}, "
+                f"{r['b_better']} for {r['model_b']})"
+            )
+        return [*lines, f"comparison -> {runlib.CompareLayout(self.out).html}"]
+
 
 def _run_of(path: Path) -> Path:
-    if not (path / runlib.MANIFEST).is_file() or not (path / "preds").is_dir():
+    layout = runlib.RunLayout(path)
+    if not layout.manifest.is_file() or not layout.preds_folder.is_dir():
         raise MnistlabError(
             f"{path}: not a mnistlab run directory (needs manifest.json and preds/; "
             "give a folder written by 'mnistlab study', or RUN/preds/<model>.parquet)"
@@ -122,16 +143,23 @@ def resolve_refs(items: Sequence[str | os.PathLike[str]]) -> list[ModelRef]:
     found: list[tuple[Path, str]] = []
     for item in items:
         path = Path(item)
-        if path.is_file() and path.suffix == ".parquet" and path.parent.name == "preds":
+        # RUN/preds/<model>.parquet, RUN/models/<model>/ or RUN, as RunLayout names them
+        if path.is_file() and path == runlib.RunLayout(path.parent.parent).preds(path.stem):
             pairs = [(_run_of(path.parent.parent), path.stem)]
-        elif path.is_dir() and path.parent.name == "models":
+        elif path.is_dir() and path == runlib.RunLayout(path.parent.parent).model(path.name):
             run = _run_of(path.parent.parent)
-            if not (run / "preds" / f"{path.name}.parquet").is_file():
-                raise MnistlabError(f"{path}: this model has no predictions in {run}/preds/")
+            layout = runlib.RunLayout(run)
+            if not layout.preds(path.name).is_file():
+                raise MnistlabError(
+                    f"{path}: this model has no predictions in {layout.preds_folder}/"
+                )
             pairs = [(run, path.name)]
         elif path.is_dir():
             run = _run_of(path)
-            pairs = [(run, p.stem) for p in sorted((run / "preds").glob("*.parquet"))]
+            layout = runlib.RunLayout(run)
+            # in file-name order (cnn-aug.parquet before cnn.parquet), not the layout's cnn first
+            tables = sorted(layout.preds(m) for m in layout.models_with_preds())
+            pairs = [(run, p.stem) for p in tables]
             if not pairs:
                 raise MnistlabError(f"{path}: run has no predictions (preds/*.parquet)")
         elif not path.exists():
@@ -390,15 +418,16 @@ def compare_runs(
     target.mkdir(parents=True, exist_ok=True)
     write_marker(target, "compare")
     files: dict[str, Path] = {}
+    layout = runlib.CompareLayout(target)
     for name, table in tables.items():
         for suffix in (".csv", ".parquet"):
-            path = target / f"{name}{suffix}"
+            path = layout.table(name, suffix)
             with atomic_path(path, suffix=suffix) as tmp:
                 if suffix == ".csv":
                     table.to_csv(tmp, index=False)
                 else:
                     table.to_parquet(tmp, index=False)
-            files[f"{name}{suffix}"] = path
+            files[path.name] = path
     result = ComparisonResult(target, tables, labels, list(variants), n, n_boot, files)
     if html:
         from mnistlab.workflows.compare_report import write_compare_html

@@ -8,10 +8,11 @@ inlined PNGs), so ``compare.html`` is one self-contained file like ``report.html
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mnistlab.run import CompareLayout, file_label
 
 if TYPE_CHECKING:
     from mnistlab.workflows.compare import ComparisonResult
@@ -34,19 +35,11 @@ CELL_COLUMNS = (
 )
 
 
-def _safe(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
-
-
-def heatmap_name(a: str, b: str) -> str:
-    """File name of the delta heatmap of pair ``(a, b)``."""
-    return f"delta_{_safe(a)}__{_safe(b)}.png"
-
-
 def write_compare_html(
     result: ComparisonResult, runs: Sequence[Path], *, alpha: float, level: float
 ) -> dict[str, Path]:
-    """Write one heatmap per pair and ``compare.html`` into ``result.out``."""
+    """Write one heatmap per pair and ``compare.html`` into ``result.out``, where
+    :class:`~mnistlab.run.CompareLayout` names them."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from mnistlab._atomic import write_text_atomic
@@ -55,7 +48,7 @@ def write_compare_html(
     from mnistlab.report.blocks import attached_png as _attached_png
     from mnistlab.report.leaderboard import LEADERBOARD_COLUMNS, ci_frame
 
-    out, tables = result.out, result.tables
+    layout, tables = CompareLayout(result.out), result.tables
     files: dict[str, Path] = {}
     pct = f"{100 * level:g} %"
     board = Section("leaderboard", "Leaderboard")
@@ -99,8 +92,8 @@ def write_compare_html(
     cells = tables["cells"]
     for key, part in cells.groupby(["model_a", "model_b"], sort=False):
         a, b = str(key[0]), str(key[1])
-        sec = Section(f"pair-{_safe(a)}-{_safe(b)}", f"{a} vs {b}")
-        path = out / heatmap_name(a, b)
+        sec = Section(f"pair-{file_label(a)}-{file_label(b)}", f"{a} vs {b}")
+        path = layout.delta_heatmap(a, b)
         plot_delta_heatmap(part, path, f"{a} minus {b}")
         files[path.name] = path
         png = _attached_png(path)
@@ -117,7 +110,7 @@ def write_compare_html(
         sections=sections,
         not_computed=NOT_COMPUTED,
     )
-    path = out / "compare.html"
+    path = layout.html
     write_text_atomic(path, html)
-    files["compare.html"] = path
+    files[path.name] = path
     return files

@@ -35,7 +35,7 @@ from mnistlab.evaluate import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["evaluate_predictions"]
+__all__ = ["evaluate_into", "evaluate_predictions", "split_baseline", "summary_lines"]
 
 
 def _write(table: pd.DataFrame, out: Path, name: str, title: str) -> None:
@@ -134,3 +134,54 @@ def evaluate_predictions(
             )
     write_text_atomic(folder / "summary.md", "\n".join(summary))
     return tables
+
+
+def split_baseline(baseline: str | None) -> tuple[str | None, Path | None]:
+    """``(model name, None)`` or ``(None, predictions file)``: what ``--baseline`` names.
+
+    >>> split_baseline("logreg"), split_baseline("runs/a/preds/logreg.parquet")
+    (('logreg', None), (None, PosixPath('runs/a/preds/logreg.parquet')))
+    """
+    if baseline is None:
+        return None, None
+    path = Path(baseline)
+    return (None, path) if path.suffix.lower() == ".parquet" or path.is_file() else (baseline, None)
+
+
+def evaluate_into(
+    sources: Iterable[Any],
+    out: str | os.PathLike[str],
+    *,
+    baseline: str | None = None,
+    n_bins: int = N_BINS,
+) -> dict[str, pd.DataFrame]:
+    """:func:`evaluate_predictions` into a new folder ``out``, renamed into place when complete.
+
+    ``baseline`` is a model name or a predictions file (:func:`split_baseline`).
+    """
+    from mnistlab._atomic import atomic_dir
+
+    name, source = split_baseline(baseline)
+    with atomic_dir(out, "evaluate") as tmp:
+        return evaluate_predictions(
+            sources, tmp, baseline=name, baseline_source=source, n_bins=n_bins
+        )
+
+
+def summary_lines(mce: pd.DataFrame) -> list[str]:
+    """One line per model of the ``mce`` table: clean and corrupted accuracy, mCE.
+
+    >>> import pandas as pd
+    >>> summary_lines(pd.DataFrame({"model": ["cnn"], "clean_accuracy": [0.93],
+    ...     "corrupted_accuracy": [0.71], "mce": [float("nan")], "relative_mce": [0.0]}))
+    ['cnn: clean 0.9300, corrupted 0.7100']
+    """
+    lines = []
+    for row in mce.to_dict("records"):
+        ce = "" if row["mce"] != row["mce"] else f", mCE {row['mce']:.1f}"
+        ce += f", relative mCE {row['relative_mce']:.1f}" if ce else ""
+        lines.append(
+            f"{row['model']}: clean {row['clean_accuracy']:.4f}, "
+            f"corrupted {row['corrupted_accuracy']:.4f}{ce}"
+        )
+    return lines

@@ -36,11 +36,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mnistlab.data.tables import write_table_files
 from mnistlab.errors import MnistlabError
 from mnistlab.figures.hardness import plot_accuracy_by_corruption, plot_faults_found
+from mnistlab.run import FMNIST_C_FIGURES, FMNIST_C_TABLE
 from mnistlab.scores.table import prioritization_table, score_table
 from mnistlab.scores.uncertainty import SCORES
-from mnistlab.workflows.hardness import write_table_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,8 +132,9 @@ def fmnist_c_prioritization(
     from mnistlab._atomic import atomic_dir
     from mnistlab.corrupt.generate import generate
     from mnistlab.data import load
-    from mnistlab.models import get_spec, train
+    from mnistlab.models import get_spec
     from mnistlab.models.predict import predict_table
+    from mnistlab.workflows.train import fit_dataset
 
     run = Path(run_dir)
     for name, value in (("train_size", train_size), ("test_size", test_size)):
@@ -170,17 +172,10 @@ def fmnist_c_prioritization(
         corrupted_test = load(data, split="test")
 
         t0 = time.perf_counter()
-        fitted = train(
-            corrupted_train.images,
-            corrupted_train.labels,
-            trainer,
-            class_names=corrupted_train.class_names,
-            epochs=epochs,
-            seed=seed,
-            progress=progress,
-            val=(corrupted_test.images, corrupted_test.labels),
-            **train_options,
-        )
+        fitted = fit_dataset(
+            corrupted_train, trainer, corrupted_test, epochs=epochs, seed=seed,
+            progress=progress, **train_options,
+        )  # fmt: skip
         fitted.manifest["dataset"] = f"{FOLDER}/data (train split)"
         fitted.save(tmp / "models" / trainer)
         timings["train"] = time.perf_counter() - t0
@@ -210,14 +205,15 @@ def fmnist_c_prioritization(
         all_preds = pd.concat(preds, ignore_index=True)
         all_preds.to_parquet(tmp / "preds.parquet", index=False)
         prio = pd.concat(pooled, ignore_index=True)
-        write_table_files(prio, tmp / "prioritization", ("csv", "md"))
+        write_table_files(prio, tmp / Path(FMNIST_C_TABLE).stem, ("csv", "md"))
         write_table_files(
             pd.concat(by_corruption, ignore_index=True), tmp / "prioritization_by_corruption"
         )
         accuracy = _accuracy_by_corruption(all_preds)
         write_table_files(accuracy, tmp / "accuracy_by_corruption")
-        plot_accuracy_by_corruption(accuracy, tmp / "accuracy_by_corruption.png")
-        plot_faults_found(scored, names, seed, tmp / "faults_found.png")
+        faults_png, accuracy_png = FMNIST_C_FIGURES
+        plot_accuracy_by_corruption(accuracy, tmp / accuracy_png)
+        plot_faults_found(scored, names, seed, tmp / faults_png)
 
     def by_model(column: str) -> dict[str, dict[str, float]]:
         return {

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mnistlab.data.tables import write_table_files
 from mnistlab.errors import MnistlabError
 from mnistlab.figures.hardness import (
     plot_hardness_histogram,
@@ -48,7 +49,6 @@ from mnistlab.figures.hardness import (
 from mnistlab.scores.analysis import (
     corruption_tables,
     grid_samples,
-    markdown_table,
     morpho_correlations,
     per_class_table,
 )
@@ -62,39 +62,18 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageFn",
     "activation_traces",
+    "analyze_predictions",
     "analyze_run",
     "analyze_table",
+    "check_score",
     "ensemble_disagreement_of",
     "family_of",
     "mc_dropout_variation_ratio",
     "model_surprise_scores",
     "pool_from_run",
-    "write_table_files",
 ]
 
 ImageFn = Callable[[str, NDArray[np.int64]], NDArray[np.uint8]]
-
-
-def write_table_files(table: pd.DataFrame, stem: Path, formats: Sequence[str] = ("csv",)) -> None:
-    """Write ``table`` as ``stem.csv`` / ``stem.md`` / ``stem.parquet`` (into a staging folder).
-
-    Examples
-    --------
-    >>> import pandas as pd, tempfile, pathlib
-    >>> stem = pathlib.Path(tempfile.mkdtemp()) / "t"
-    >>> write_table_files(pd.DataFrame({"a": [0.5]}), stem, ("csv", "md"))
-    >>> stem.with_suffix(".md").read_text()
-    '| a |\\n|---|\\n| 0.5000 |\\n'
-    """
-    for fmt in formats:
-        if fmt == "csv":
-            table.to_csv(stem.with_suffix(".csv"), index=False)
-        elif fmt == "md":
-            stem.with_suffix(".md").write_text(markdown_table(table), encoding="utf-8")
-        elif fmt == "parquet":
-            table.to_parquet(stem.with_suffix(".parquet"), index=False)
-        else:
-            raise MnistlabError(f"table format {fmt!r} (expected csv, md or parquet)")
 
 
 def family_of(corruption: str) -> str:
@@ -244,6 +223,42 @@ def analyze_table(
             plot_severity(by_f, score, tmp / "hardness_vs_severity.png")
             written["by_corruption"] = "by_corruption.csv"
     return {k_: final / v for k_, v in written.items()}
+
+
+def check_score(score: str, what: str = "--score") -> str:
+    """``score`` if :func:`~mnistlab.scores.table.score_table` computes it (else one line)."""
+    from mnistlab.scores.table import RENAMED, TABLE_METHODS
+
+    score = RENAMED.get(score, score)
+    if score not in TABLE_METHODS:
+        raise MnistlabError(f"{what}: unknown score {score!r} (known: {', '.join(TABLE_METHODS)})")
+    return score
+
+
+def analyze_predictions(
+    preds: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    score: str = "entropy",
+    morpho: str | os.PathLike[str] | None = None,
+    per_class: int = 8,
+) -> dict[str, Path]:
+    """:func:`analyze_table` of a predictions file, scored here (and a morphometrics file).
+
+    Examples
+    --------
+    >>> analyze_predictions("preds/cnn.parquet", "hard/", morpho="morpho.csv")  # doctest: +SKIP
+    {'prioritization': PosixPath('hard/prioritization.csv'), ...}
+    """
+    from mnistlab.scores.checks import read_table_file
+    from mnistlab.scores.table import read_preds, score_table
+
+    score = check_score(score)
+    methods = [score, "entropy", "gini", "margin", "max_softmax", "least_confidence"]
+    table = score_table(read_preds(str(preds)), methods)
+    morpho_table = (
+        None if morpho is None else read_table_file(morpho, "--morpho morphometrics table")
+    )
+    return analyze_table(table, out, score=score, morpho=morpho_table, per_class=per_class)
 
 
 def pool_from_run(

@@ -30,6 +30,7 @@ def find_source_issues(
     limit: int | None = None,
     all_rows: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
+    grid: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
     """Ranked label issues of ``source``, with the images and sample ids of a dataset.
 
@@ -43,6 +44,9 @@ def find_source_issues(
         Keep every sample (issues first), not only the issues.
     data_dir : path-like, optional
         Folder searched first for the dataset.
+    grid : bool
+        The images are wanted for a grid (:func:`write_issue_grid`): a predictions table,
+        which has none, is refused before any work.
 
     Returns
     -------
@@ -63,6 +67,8 @@ def find_source_issues(
     if path.is_file():
         from mnistlab.scores.table import probs_of, read_preds
 
+        if grid:
+            raise MnistlabError("--grid: needs a dataset (a predictions table has no images)")
         preds = read_preds(str(path))
         clean = preds[preds["variant"] == "clean"] if "clean" in set(preds["variant"]) else preds
         if clean["variant"].nunique() > 1:

@@ -71,6 +71,7 @@ __all__ = [
     "add_step",
     "run_study",
     "study_variants",
+    "summary_lines",
 ]
 
 #: Corruptions of the ``--quick`` study (those registered), one per family where possible.
@@ -303,6 +304,20 @@ def run_study(
             runlib.mark_step(run_dir, step.name, seconds, **{"info": info})
             say(f"{step.name}: {seconds:.1f} s")
     return runlib.read_manifest(run_dir)
+
+
+def summary_lines(manifest: dict[str, Any]) -> list[str]:
+    """One line per model evaluated by a study (its manifest): clean accuracy and mCE.
+
+    >>> summary_lines({"steps": {"evaluate": {"info": {"cnn": {"clean_accuracy": 0.93,
+    ...     "mce": 81.6}}}}})
+    ['cnn: clean 0.93, mCE 81.6']
+    """
+    evaluation = manifest.get("steps", {}).get("evaluate", {}).get("info", {})
+    return [
+        f"{model}: clean {info.get('clean_accuracy')}, mCE {info.get('mce')}"
+        for model, info in evaluation.items()
+    ]
 
 
 def _plain(value: Any) -> Any:

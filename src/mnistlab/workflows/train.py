@@ -20,7 +20,7 @@ from typing import Any
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["train_on_dataset", "train_options"]
+__all__ = ["fit_dataset", "train_on_dataset", "train_options"]
 
 
 def train_options(
@@ -86,6 +86,8 @@ def train_on_dataset(
     train_size: int | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    out: str | os.PathLike[str] | None = None,
+    onnx: str | os.PathLike[str] | None = None,
 ) -> Any:
     """Train ``model`` on the train split of dataset ``name``, validated on its test split.
 
@@ -100,6 +102,9 @@ def train_on_dataset(
     epochs, seed, train_size, data_dir, progress
         Epochs (default per model), seed, first N train images only, folder searched first,
         progress bar.
+    out, onnx : path-like, optional
+        Save the fitted model to the folder ``out``; export it (a PyTorch model) to the
+        ONNX file ``onnx``.
 
     Returns
     -------
@@ -114,22 +119,40 @@ def train_on_dataset(
     True
     """
     from mnistlab.data import load
-    from mnistlab.models import train
 
     train_ds = load(name, split="train", data_dir=data_dir)
     if train_size:
         train_ds = train_ds[:train_size]
     test_ds = load(name, split="test", data_dir=data_dir)
-    fitted = train(
-        train_ds.images,
-        train_ds.labels,
-        model,
-        class_names=train_ds.class_names,
-        epochs=epochs,
-        seed=seed,
-        progress=progress,
-        val=(test_ds.images, test_ds.labels),
-        **options,
+    fitted = fit_dataset(
+        train_ds, model, test_ds, epochs=epochs, seed=seed, progress=progress, **options
     )
     fitted.manifest["dataset"] = str(name)
+    if out is not None:
+        fitted.save(out)
+    if onnx is not None:
+        from mnistlab.models import export_onnx
+
+        export_onnx(fitted, onnx)
     return fitted
+
+
+def fit_dataset(train_ds: Any, model: str, val: Any = None, **options: Any) -> Any:
+    """:func:`mnistlab.models.train` ``model`` on a :class:`~mnistlab.data.Dataset`
+    (its images, labels and class names), validated on the dataset ``val`` when given.
+
+    ``options`` are :func:`~mnistlab.models.train`'s keywords (``epochs``, ``seed``,
+    ``progress``, a model's options). Returns the fitted model.
+
+    Examples
+    --------
+    >>> from mnistlab.data import load  # doctest: +SKIP
+    >>> fit_dataset(load("fashion-mnist")[:500], "logreg", progress=False)  # doctest: +SKIP
+    """
+    from mnistlab.models import train
+
+    held_out = None if val is None else (val.images, val.labels)
+    return train(
+        train_ds.images, train_ds.labels, model, class_names=train_ds.class_names, val=held_out,
+        **options,
+    )  # fmt: skip

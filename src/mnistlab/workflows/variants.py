@@ -1,8 +1,11 @@
-"""Images of a run's variants, regenerated with the corruptions (run contract + corrupt)."""
+"""Images of a run's variants regenerated with the corruptions, and a dataset's corruption grid."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -10,7 +13,7 @@ from numpy.typing import NDArray
 from mnistlab.corrupt.variants import regenerate_variant
 from mnistlab.run import clean_images, corruption_params
 
-__all__ = ["variant_images"]
+__all__ = ["dataset_corruption_grid", "variant_images"]
 
 
 def variant_images(
@@ -41,3 +44,31 @@ def variant_images(
     (2, 28, 28)
     """
     return regenerate_variant(clean_images(run), variant, sample_ids, **corruption_params(run))
+
+
+def dataset_corruption_grid(
+    path: str | os.PathLike[str],
+    dataset: str,
+    corruptions: Sequence[str],
+    *,
+    images: int = 3,
+    data_dir: str | os.PathLike[str] | None = None,
+    **grid: Any,
+) -> Path:
+    """PNG of every corruption in ``corruptions`` at every severity on test images of
+    ``dataset``: one image of each of the first ``images`` classes, so the shapes differ.
+
+    ``grid`` holds the keywords of :func:`mnistlab.corrupt.grid.corruption_grid`
+    (``seed``, ``compat``).
+
+    Examples
+    --------
+    >>> dataset_corruption_grid("grid.png", "fashion-mnist", ["fog", "rotate"])  # doctest: +SKIP
+    PosixPath('grid.png')
+    """
+    from mnistlab.corrupt.grid import save_grid
+    from mnistlab.data import load
+
+    ds = load(dataset, split="test", data_dir=data_dir)
+    picks = [int(np.flatnonzero(ds.labels == k)[0]) for k in np.unique(ds.labels)][:images]
+    return save_grid(path, ds.images[picks], corruptions=list(corruptions), **grid)

@@ -25,7 +25,14 @@ from mnistlab.corrupt._kernels import (
     gaussian_blur,
     warp_affine_grouped,
 )
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import (
+    BOTH_RELEASES,
+    TRUNCATION_ONLY,
+    Context,
+    Corruption,
+    register,
+    register_family,
+)
 
 Array = NDArray[np.floating]
 
@@ -149,66 +156,49 @@ def elastic_transform(
 
 
 _ANGLES = (0.2, 0.4, 0.6, 0.8, 1.0)
+_add_warp = register_family(
+    "affine", compat_note=TRUNCATION_ONLY, releases=BOTH_RELEASES, float64=True
+)
 
-register(
-    Corruption(
-        "shear",
-        "affine",
-        shear,
-        _ANGLES,
-        benchmark_severity=2,
-        description="horizontal shear by 0.2 .. 1.0 rad, random sign, about the centre; "
-        "bilinear, zero fill",
-        compat_note="old scikit-image matrix [[1, -sin s], [0, cos s]] (also squeezes "
-        "vertically); default: the true shear [[1, -tan s], [0, 1]]",
-        releases=("mnist-c", "fmnist-c"),
-        float64=True,
-        uint8_fn=partial(shear, as_bytes=True),
-    )
+
+def _register_warp(
+    name: str, fn: Callable[..., NDArray[Any]], levels: tuple[Any, ...], **fields: Any
+) -> None:
+    """Register the affine warp ``fn``, with its uint8 path ``fn(..., as_bytes=True)``."""
+    _add_warp(name, fn, levels, uint8_fn=partial(fn, as_bytes=True), **fields)
+
+
+_register_warp(
+    "shear",
+    shear,
+    _ANGLES,
+    benchmark_severity=2,
+    description="horizontal shear by 0.2 .. 1.0 rad, random sign, about the centre; "
+    "bilinear, zero fill",
+    compat_note="old scikit-image matrix [[1, -sin s], [0, cos s]] (also squeezes "
+    "vertically); default: the true shear [[1, -tan s], [0, 1]]",
 )
-register(
-    Corruption(
-        "scale",
-        "affine",
-        scale,
-        (0.9, 0.8, 0.7, 0.6, 0.5),
-        benchmark_severity=3,
-        description="content shrunk to 0.9 .. 0.5 of its size about the centre; bilinear, zero "
-        "fill",
-        compat_note="none beyond truncation",
-        releases=("mnist-c", "fmnist-c"),
-        float64=True,
-        uint8_fn=partial(scale, as_bytes=True),
-    )
+_register_warp(
+    "scale",
+    scale,
+    (0.9, 0.8, 0.7, 0.6, 0.5),
+    benchmark_severity=3,
+    description="content shrunk to 0.9 .. 0.5 of its size about the centre; bilinear, zero fill",
 )
-register(
-    Corruption(
-        "rotate",
-        "affine",
-        rotate,
-        _ANGLES,
-        benchmark_severity=2,
-        description="rotation by 0.2 .. 1.0 rad, random sign, about the centre; bilinear, zero "
-        "fill",
-        compat_note="none beyond truncation",
-        releases=("mnist-c", "fmnist-c"),
-        float64=True,
-        uint8_fn=partial(rotate, as_bytes=True),
-    )
+_register_warp(
+    "rotate",
+    rotate,
+    _ANGLES,
+    benchmark_severity=2,
+    description="rotation by 0.2 .. 1.0 rad, random sign, about the centre; bilinear, zero fill",
 )
-register(
-    Corruption(
-        "translate",
-        "affine",
-        translate,
-        (1, 2, 3, 4, 5),
-        benchmark_severity=3,
-        description="shift by 1 .. 5 pixels in x and in y, independent random signs, zero fill",
-        compat_note="none beyond truncation",
-        releases=("mnist-c",),
-        float64=True,
-        uint8_fn=partial(translate, as_bytes=True),
-    )
+_register_warp(
+    "translate",
+    translate,
+    (1, 2, 3, 4, 5),
+    benchmark_severity=3,
+    description="shift by 1 .. 5 pixels in x and in y, independent random signs, zero fill",
+    releases=("mnist-c",),
 )
 register(
     Corruption(

@@ -16,7 +16,7 @@ from mnistlab.corrupt._kernels import (
     linear_operator,
 )
 from mnistlab.corrupt._kernels import gaussian_blur as _gauss
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import BOTH_RELEASES, TRUNCATION_ONLY, Context, register_family
 
 
 def _ndi() -> Any:
@@ -304,62 +304,46 @@ def _zoom_levels() -> tuple[tuple[float, ...], ...]:
 
 _GLASS: tuple[Any, ...] = ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2))
 
-register(
-    Corruption(
-        "glass_blur",
-        "blur",
-        glass_blur,
-        _GLASS,
-        benchmark_severity=1,
-        description="Gaussian blur, random local pixel swaps, blur again; (sigma, max shift, "
-        "iterations) = (0.7,1,2) .. (1.5,4,2)",
-        compat_note="blurs along the vertical axis only (skimage multichannel quirk) and "
-        "truncates the first blur to uint8, as the release; default: 2-D blur in float",
-        releases=("mnist-c", "fmnist-c"),
-    )
+_blur = register_family("blur", compat_note=TRUNCATION_ONLY)
+_blur(
+    "glass_blur",
+    glass_blur,
+    _GLASS,
+    benchmark_severity=1,
+    description="Gaussian blur, random local pixel swaps, blur again; (sigma, max shift, "
+    "iterations) = (0.7,1,2) .. (1.5,4,2)",
+    compat_note="blurs along the vertical axis only (skimage multichannel quirk) and "
+    "truncates the first blur to uint8, as the release; default: 2-D blur in float",
+    releases=BOTH_RELEASES,
 )
-register(
-    Corruption(
-        "motion_blur",
-        "blur",
-        motion_blur,
-        ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)),
-        benchmark_severity=1,
-        description="one-sided Gaussian-weighted streak (ImageMagick motion blur) at a random "
-        "angle in [-45, 45] deg; (radius, sigma) = (10,3) .. (20,15)",
-        compat_note="a NumPy re-implementation of ImageMagick's kernel (no ImageMagick); the "
-        "release's output was rounded by ImageMagick, compat truncates",
-        releases=("mnist-c", "fmnist-c"),
-    )
+_blur(
+    "motion_blur",
+    motion_blur,
+    ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)),
+    benchmark_severity=1,
+    description="one-sided Gaussian-weighted streak (ImageMagick motion blur) at a random "
+    "angle in [-45, 45] deg; (radius, sigma) = (10,3) .. (20,15)",
+    compat_note="a NumPy re-implementation of ImageMagick's kernel (no ImageMagick); the "
+    "release's output was rounded by ImageMagick, compat truncates",
+    releases=BOTH_RELEASES,
 )
-register(
-    Corruption(
-        "gaussian_blur",
-        "blur",
-        gaussian_blur,
-        (1, 2, 3, 4, 6),
-        description="Gaussian blur, sigma 1, 2, 3, 4, 6 pixels",
-        compat_note="blurs along the vertical axis only, as MNIST-C's code (skimage "
-        "multichannel quirk); default: 2-D blur",
-    )
+_blur(
+    "gaussian_blur",
+    gaussian_blur,
+    (1, 2, 3, 4, 6),
+    description="Gaussian blur, sigma 1, 2, 3, 4, 6 pixels",
+    compat_note="blurs along the vertical axis only, as MNIST-C's code (skimage "
+    "multichannel quirk); default: 2-D blur",
 )
-register(
-    Corruption(
-        "defocus_blur",
-        "blur",
-        defocus_blur,
-        ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)),
-        description="anti-aliased disk blur, radius 3, 4, 6, 8, 10 pixels",
-        compat_note="none beyond truncation",
-    )
+_blur(
+    "defocus_blur",
+    defocus_blur,
+    ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)),
+    description="anti-aliased disk blur, radius 3, 4, 6, 8, 10 pixels",
 )
-register(
-    Corruption(
-        "zoom_blur",
-        "blur",
-        zoom_blur,
-        _zoom_levels(),
-        description="mean of centre zooms up to 1.11, 1.16, 1.21, 1.26, 1.31",
-        compat_note="none beyond truncation",
-    )
+_blur(
+    "zoom_blur",
+    zoom_blur,
+    _zoom_levels(),
+    description="mean of centre zooms up to 1.11, 1.16, 1.21, 1.26, 1.31",
 )

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import Context, register_family
 
 __all__ = ["box_resize", "jpeg_roundtrip"]
 
@@ -119,33 +119,25 @@ def _quantize(x: NDArray[np.float32], bits: int, ctx: Context) -> NDArray[np.flo
     return (np.round(x * levels) / levels).astype(np.float32)
 
 
-register(
-    Corruption(
-        "jpeg_compression",
-        "digital",
-        _jpeg,
-        (25, 18, 15, 10, 7),
-        description="JPEG encode/decode at quality 25, 18, 15, 10, 7 (libjpeg, grayscale)",
-    )
+_digital = register_family("digital")
+_digital(
+    "jpeg_compression",
+    _jpeg,
+    (25, 18, 15, 10, 7),
+    description="JPEG encode/decode at quality 25, 18, 15, 10, 7 (libjpeg, grayscale)",
 )
-register(
-    Corruption(
-        "pixelate",
-        "digital",
-        _pixelate,
-        (0.6, 0.5, 0.4, 0.3, 0.25),
-        description="BOX-downscale to int(28 * c) pixels and back up (Pillow's BOX filter)",
-        # Uneven box ratios (28 -> 16 at level 1, 28 -> 8 at level 4) change slightly more
-        # than the exact ones after them (28 -> 14, 28 -> 7).
-        monotonic=False,
-    )
+_digital(
+    "pixelate",
+    _pixelate,
+    (0.6, 0.5, 0.4, 0.3, 0.25),
+    description="BOX-downscale to int(28 * c) pixels and back up (Pillow's BOX filter)",
+    # Uneven box ratios (28 -> 16 at level 1, 28 -> 8 at level 4) change slightly more
+    # than the exact ones after them (28 -> 14, 28 -> 7).
+    monotonic=False,
 )
-register(
-    Corruption(
-        "quantize",
-        "digital",
-        _quantize,
-        (5, 4, 3, 2, 1),
-        description="round to 2**bits - 1 grey levels, bits = 5, 4, 3, 2, 1",
-    )
+_digital(
+    "quantize",
+    _quantize,
+    (5, 4, 3, 2, 1),
+    description="round to 2**bits - 1 grey levels, bits = 5, 4, 3, 2, 1",
 )

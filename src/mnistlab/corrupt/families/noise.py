@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from mnistlab.corrupt._kernels import poisson_inverse_cdf
 from mnistlab.corrupt._shot import shot_noise_u8
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import BOTH_RELEASES, TRUNCATION_ONLY, Context, register_family
 
 Array = NDArray[np.floating]
 
@@ -68,52 +68,37 @@ def speckle_noise(x: Array, sigma: float, ctx: Context) -> Array:
     return np.clip(x + x * (np.float32(sigma) * _standard_normal(ctx, x.shape[1:])), 0, 1)
 
 
-register(
-    Corruption(
-        "shot_noise",
-        "noise",
-        shot_noise,
-        (60, 25, 12, 5, 3),
-        benchmark_severity=5,
-        description="Poisson noise Poisson(x*c)/c, c = 60, 25, 12, 5, 3 (at 5 only 0, 85, 170, "
-        "255 remain)",
-        compat_note="none beyond truncation; Poisson counts come from the per-sample generator "
-        "(inverse CDF), so a given image's draw differs from numpy.random.poisson",
-        releases=("mnist-c", "fmnist-c"),
-        uint8_fn=shot_noise_u8,
-    )
+_noise = register_family("noise", compat_note=TRUNCATION_ONLY)
+_noise(
+    "shot_noise",
+    shot_noise,
+    (60, 25, 12, 5, 3),
+    benchmark_severity=5,
+    description="Poisson noise Poisson(x*c)/c, c = 60, 25, 12, 5, 3 (at 5 only 0, 85, 170, "
+    "255 remain)",
+    compat_note="none beyond truncation; Poisson counts come from the per-sample generator "
+    "(inverse CDF), so a given image's draw differs from numpy.random.poisson",
+    releases=BOTH_RELEASES,
+    uint8_fn=shot_noise_u8,
 )
-register(
-    Corruption(
-        "impulse_noise",
-        "noise",
-        impulse_noise,
-        (0.03, 0.06, 0.09, 0.17, 0.27),
-        benchmark_severity=4,
-        description="salt and pepper: each pixel replaced with probability 0.03 .. 0.27, half "
-        "white, half black",
-        compat_note="none beyond truncation",
-        releases=("mnist-c", "fmnist-c"),
-    )
+_noise(
+    "impulse_noise",
+    impulse_noise,
+    (0.03, 0.06, 0.09, 0.17, 0.27),
+    benchmark_severity=4,
+    description="salt and pepper: each pixel replaced with probability 0.03 .. 0.27, half "
+    "white, half black",
+    releases=BOTH_RELEASES,
 )
-register(
-    Corruption(
-        "gaussian_noise",
-        "noise",
-        gaussian_noise,
-        (0.08, 0.12, 0.18, 0.26, 0.38),
-        description="additive Gaussian noise, sigma 0.08 .. 0.38 (0..1 scale), clipped",
-        compat_note="none beyond truncation",
-    )
+_noise(
+    "gaussian_noise",
+    gaussian_noise,
+    (0.08, 0.12, 0.18, 0.26, 0.38),
+    description="additive Gaussian noise, sigma 0.08 .. 0.38 (0..1 scale), clipped",
 )
-register(
-    Corruption(
-        "speckle_noise",
-        "noise",
-        speckle_noise,
-        (0.15, 0.2, 0.35, 0.45, 0.6),
-        description="multiplicative noise x + x*N(0, sigma), sigma 0.15 .. 0.6: noise on the ink "
-        "only",
-        compat_note="none beyond truncation",
-    )
+_noise(
+    "speckle_noise",
+    speckle_noise,
+    (0.15, 0.2, 0.35, 0.45, 0.6),
+    description="multiplicative noise x + x*N(0, sigma), sigma 0.15 .. 0.6: noise on the ink only",
 )

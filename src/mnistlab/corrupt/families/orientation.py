@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab.corrupt import _fast
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import Context, register_family
 
 _SAME = (None,) * 5
 
@@ -54,74 +54,51 @@ def _ccw_u8(x: NDArray[np.uint8], param: Any, ctx: Context) -> NDArray[np.uint8]
     return _fast.turn(x, clockwise=False)
 
 
-register(
-    Corruption(
-        "identity",
-        "orientation",
-        _identity,
-        _SAME,
-        description="no change (the clean images)",
-        releases=("mnist-c",),
-        leveled=False,
-        uint8_fn=_fast.identity,
-    )
+_orientation = register_family("orientation", releases=("fmnist-c",), leveled=False)
+_orientation(
+    "identity",
+    _identity,
+    _SAME,
+    description="no change (the clean images)",
+    releases=("mnist-c",),
+    uint8_fn=_fast.identity,
 )
-register(
-    Corruption(
-        "flip_left_right",
-        "orientation",
-        flip_left_right,
-        _SAME,
-        description="mirror left to right",
-        compat_note="the release calls this flip_sides (alias); its own 'flip_left_right' "
-        "is a clockwise turn, see rotate_90_cw",
-        aliases=("flip_sides", "fmnist-c/flip_sides"),
-        releases=("fmnist-c",),
-        leveled=False,
-        uint8_fn=_fast.flip_lr,
-    )
+_orientation(
+    "flip_left_right",
+    flip_left_right,
+    _SAME,
+    description="mirror left to right",
+    compat_note="the release calls this flip_sides (alias); its own 'flip_left_right' "
+    "is a clockwise turn, see rotate_90_cw",
+    aliases=("flip_sides", "fmnist-c/flip_sides"),
+    uint8_fn=_fast.flip_lr,
 )
-register(
-    Corruption(
-        "flip_up_down",
-        "orientation",
-        flip_up_down,
-        _SAME,
-        description="mirror top to bottom",
-        compat_note="same name in the release",
-        aliases=("fmnist-c/flip_up_down",),
-        releases=("fmnist-c",),
-        leveled=False,
-        uint8_fn=_fast.flip_ud,
-    )
+_orientation(
+    "flip_up_down",
+    flip_up_down,
+    _SAME,
+    description="mirror top to bottom",
+    compat_note="same name in the release",
+    aliases=("fmnist-c/flip_up_down",),
+    uint8_fn=_fast.flip_ud,
 )
-register(
-    Corruption(
-        "rotate_90_cw",
-        "orientation",
-        rotate_90_cw,
-        _SAME,
-        description="turn 90 degrees clockwise",
-        compat_note="the release misnames this 'flip_left_right' (alias fmnist-c/flip_left_right, "
-        "also turn_right)",
-        aliases=("fmnist-c/flip_left_right", "turn_right"),
-        releases=("fmnist-c",),
-        leveled=False,
-        uint8_fn=_cw_u8,
-    )
+_orientation(
+    "rotate_90_cw",
+    rotate_90_cw,
+    _SAME,
+    description="turn 90 degrees clockwise",
+    compat_note="the release misnames this 'flip_left_right' (alias fmnist-c/flip_left_right, "
+    "also turn_right)",
+    aliases=("fmnist-c/flip_left_right", "turn_right"),
+    uint8_fn=_cw_u8,
 )
-register(
-    Corruption(
-        "rotate_90_ccw",
-        "orientation",
-        rotate_90_ccw,
-        _SAME,
-        description="turn 90 degrees counter-clockwise",
-        compat_note="the release misnames this 'flip_top_bottom' (aliases flip_top_bottom, "
-        "fmnist-c/flip_top_bottom, turn_left)",
-        aliases=("flip_top_bottom", "fmnist-c/flip_top_bottom", "turn_left"),
-        releases=("fmnist-c",),
-        leveled=False,
-        uint8_fn=_ccw_u8,
-    )
+_orientation(
+    "rotate_90_ccw",
+    rotate_90_ccw,
+    _SAME,
+    description="turn 90 degrees counter-clockwise",
+    compat_note="the release misnames this 'flip_top_bottom' (aliases flip_top_bottom, "
+    "fmnist-c/flip_top_bottom, turn_left)",
+    aliases=("flip_top_bottom", "fmnist-c/flip_top_bottom", "turn_left"),
+    uint8_fn=_ccw_u8,
 )

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mnistlab.corrupt import _fast
-from mnistlab.corrupt.registry import Context, Corruption, register
+from mnistlab.corrupt.registry import Context, register_family
 
 
 def _ndi() -> Any:
@@ -379,111 +379,85 @@ def _snow(x: NDArray[np.float32], param: tuple[float, ...], ctx: Context) -> NDA
 
 # --------------------------------------------------------------------------- registry
 
-register(
-    Corruption(
-        "stripe",
-        "overlay",
-        _stripe,
-        _NONE,
-        description="invert the outer quarter columns (0-6 and 21-27 of 28)",
-        releases=("mnist-c",),
-        leveled=False,
-        uint8_fn=_stripe_u8,
-    )
+_overlay = register_family("overlay", releases=("mnist-c",))
+_unleveled = register_family("overlay", releases=("mnist-c",), leveled=False)
+_unleveled(
+    "stripe",
+    _stripe,
+    _NONE,
+    description="invert the outer quarter columns (0-6 and 21-27 of 28)",
+    uint8_fn=_stripe_u8,
 )
-register(
-    Corruption(
-        "fog",
-        "overlay",
-        _fog,
-        ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)),
-        benchmark_severity=5,
-        description=(
-            "plasma fractal (diamond-square, 256x256, top-left corner) added with "
-            "(strength, decay); result (x + s*fog) * max(x) / (max(x) + s)"
-        ),
-        compat_note=(
-            "default computes only the part of the map that reaches the corner and scales "
-            "by the extremes of its 8-px grid and the corner; mnist-c computes the whole "
-            "256x256 map and its exact extremes (about 30x slower)"
-        ),
-        releases=("mnist-c",),
-        # Levels 3 and 4 share strength 2.5 and differ only in roughness (decay 1.7 vs 1.5).
-        monotonic=False,
-    )
+_overlay(
+    "fog",
+    _fog,
+    ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)),
+    benchmark_severity=5,
+    description=(
+        "plasma fractal (diamond-square, 256x256, top-left corner) added with "
+        "(strength, decay); result (x + s*fog) * max(x) / (max(x) + s)"
+    ),
+    compat_note=(
+        "default computes only the part of the map that reaches the corner and scales "
+        "by the extremes of its 8-px grid and the corner; mnist-c computes the whole "
+        "256x256 map and its exact extremes (about 30x slower)"
+    ),
+    # Levels 3 and 4 share strength 2.5 and differ only in roughness (decay 1.7 vs 1.5).
+    monotonic=False,
 )
-register(
-    Corruption(
-        "spatter",
-        "overlay",
-        _spatter,
-        (
-            (0.65, 0.3, 4, 0.69, 0.6),
-            (0.65, 0.3, 3, 0.68, 0.6),
-            (0.65, 0.3, 2, 0.68, 0.5),
-            (0.65, 0.3, 1, 0.65, 1.5),
-            (0.67, 0.4, 1, 0.65, 1.5),
-        ),
-        benchmark_severity=4,
-        description=(
-            "mud splashes of intensity 63/255: Gaussian noise (loc, scale) blurred by sigma, "
-            "thresholded, the mask blurred again and kept where >= 0.8"
-        ),
-        releases=("mnist-c",),
-        monotonic=False,
-    )
+_overlay(
+    "spatter",
+    _spatter,
+    (
+        (0.65, 0.3, 4, 0.69, 0.6),
+        (0.65, 0.3, 3, 0.68, 0.6),
+        (0.65, 0.3, 2, 0.68, 0.5),
+        (0.65, 0.3, 1, 0.65, 1.5),
+        (0.67, 0.4, 1, 0.65, 1.5),
+    ),
+    benchmark_severity=4,
+    description=(
+        "mud splashes of intensity 63/255: Gaussian noise (loc, scale) blurred by sigma, "
+        "thresholded, the mask blurred again and kept where >= 0.8"
+    ),
+    monotonic=False,
 )
-register(
-    Corruption(
-        "dotted_line",
-        "overlay",
-        _dotted_line,
-        _NONE,
-        description="one dashed soft line from column 0 to 27 between two random rows",
-        releases=("mnist-c",),
-        leveled=False,
-    )
+_unleveled(
+    "dotted_line",
+    _dotted_line,
+    _NONE,
+    description="one dashed soft line from column 0 to 27 between two random rows",
 )
-register(
-    Corruption(
-        "zigzag",
-        "overlay",
-        _zigzag,
-        _NONE,
-        description="one zigzag line (period 4 px, amplitude 2 px) from column 2 to 25, random "
-        "start row and slope",
-        releases=("mnist-c",),
-        leveled=False,
-    )
+_unleveled(
+    "zigzag",
+    _zigzag,
+    _NONE,
+    description="one zigzag line (period 4 px, amplitude 2 px) from column 2 to 25, random "
+    "start row and slope",
 )
-register(
-    Corruption(
-        "line",
-        "overlay",
-        _line,
-        _NONE,
-        description="one soft line from a column in 0..4 to one in 22..26, random rows",
-        leveled=False,
-    )
+_unleveled(
+    "line",
+    _line,
+    _NONE,
+    description="one soft line from a column in 0..4 to one in 22..26, random rows",
+    releases=(),
 )
-register(
-    Corruption(
-        "snow",
-        "overlay",
-        _snow,
-        (
-            (0.1, 0.3, 3, 0.5, 10, 4, 0.8),
-            (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
-            (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
-            (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
-            (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55),
-        ),
-        description=(
-            "flakes: Gaussian noise (loc, scale) zoomed, thresholded, streaked by a motion "
-            "blur (radius, sigma) at -135..-45 degrees, added twice (turned 180 degrees) to "
-            "the brightened image (mix)"
-        ),
-        compat_note="mnist-c quantises the flake layer to 8 bits before and after the streak "
-        "(the release's PNG round trip through ImageMagick)",
-    )
+_overlay(
+    "snow",
+    _snow,
+    (
+        (0.1, 0.3, 3, 0.5, 10, 4, 0.8),
+        (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
+        (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
+        (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
+        (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55),
+    ),
+    description=(
+        "flakes: Gaussian noise (loc, scale) zoomed, thresholded, streaked by a motion "
+        "blur (radius, sigma) at -135..-45 degrees, added twice (turned 180 degrees) to "
+        "the brightened image (mix)"
+    ),
+    compat_note="mnist-c quantises the flake layer to 8 bits before and after the streak "
+    "(the release's PNG round trip through ImageMagick)",
+    releases=(),
 )

@@ -13,7 +13,13 @@ from numpy.typing import NDArray
 
 from mnistlab.corrupt import _fast
 from mnistlab.corrupt._warp import LEVELS
-from mnistlab.corrupt.registry import Context, Corruption, register, to_uint8
+from mnistlab.corrupt.registry import (
+    BOTH_RELEASES,
+    TRUNCATION_ONLY,
+    Context,
+    register_family,
+    to_uint8,
+)
 
 Array = NDArray[np.floating]
 
@@ -88,63 +94,42 @@ def _inverse_u8(x: NDArray[np.uint8], param: object, ctx: Context) -> NDArray[np
     return _fast.xor_columns(x, None)
 
 
-register(
-    Corruption(
-        "brightness",
-        "photometric",
-        brightness,
-        (0.1, 0.2, 0.3, 0.4, 0.5),
-        benchmark_severity=5,
-        description="add 0.1 .. 0.5 to the HSV value (clip(x + c) for grey images)",
-        compat_note="none beyond truncation",
-        releases=("mnist-c", "fmnist-c"),
-        float64=True,
-        uint8_fn=_fast.lut_fn(brightness, float64=True),
-    )
+_photometric = register_family(
+    "photometric", compat_note=TRUNCATION_ONLY, releases=("fmnist-c",), float64=True
 )
-register(
-    Corruption(
-        "contrast",
-        "photometric",
-        contrast,
-        (0.4, 0.3, 0.2, 0.1, 0.05),
-        benchmark_severity=4,
-        description="(x - mean) * c + mean with the image's mean, c = 0.4 .. 0.05",
-        compat_note="none beyond truncation",
-        releases=("fmnist-c",),
-        float64=True,
-        uint8_fn=_contrast_u8,
-    )
+_photometric(
+    "brightness",
+    brightness,
+    (0.1, 0.2, 0.3, 0.4, 0.5),
+    benchmark_severity=5,
+    description="add 0.1 .. 0.5 to the HSV value (clip(x + c) for grey images)",
+    releases=BOTH_RELEASES,
+    uint8_fn=_fast.lut_fn(brightness, float64=True),
 )
-register(
-    Corruption(
-        "saturate",
-        "photometric",
-        saturate,
-        ((0.3, 0.0), (0.1, 0.0), (2.0, 0.0), (5.0, 0.1), (20.0, 0.2)),
-        benchmark_severity=5,
-        description="HSV channels times a plus b, (a, b) = (0.3,0) (0.1,0) (2,0) (5,0.1) (20,0.2): "
-        "g(b) * clip(a x + b) for grey images",
-        compat_note="none beyond truncation",
-        releases=("fmnist-c",),
-        # Levels 1-2 darken (a < 1), 3-5 brighten: the change from clean is not ordered.
-        monotonic=False,
-        float64=True,
-        uint8_fn=_fast.lut_fn(saturate, float64=True),
-    )
+_photometric(
+    "contrast",
+    contrast,
+    (0.4, 0.3, 0.2, 0.1, 0.05),
+    benchmark_severity=4,
+    description="(x - mean) * c + mean with the image's mean, c = 0.4 .. 0.05",
+    uint8_fn=_contrast_u8,
 )
-register(
-    Corruption(
-        "inverse",
-        "photometric",
-        inverse,
-        (None,) * 5,
-        benchmark_severity=None,
-        description="negative image 1 - x",
-        compat_note="none beyond truncation",
-        releases=("fmnist-c",),
-        leveled=False,
-        float64=True,
-        uint8_fn=_inverse_u8,
-    )
+_photometric(
+    "saturate",
+    saturate,
+    ((0.3, 0.0), (0.1, 0.0), (2.0, 0.0), (5.0, 0.1), (20.0, 0.2)),
+    benchmark_severity=5,
+    description="HSV channels times a plus b, (a, b) = (0.3,0) (0.1,0) (2,0) (5,0.1) (20,0.2): "
+    "g(b) * clip(a x + b) for grey images",
+    # Levels 1-2 darken (a < 1), 3-5 brighten: the change from clean is not ordered.
+    monotonic=False,
+    uint8_fn=_fast.lut_fn(saturate, float64=True),
+)
+_photometric(
+    "inverse",
+    inverse,
+    (None,) * 5,
+    description="negative image 1 - x",
+    leveled=False,
+    uint8_fn=_inverse_u8,
 )

@@ -1,0 +1,93 @@
+"""Morpho-MNIST on a dataset: its morphometrics table, and a perturbed dataset folder.
+
+Both run on one :class:`~mnistlab.execution.Execution` (one Dask client for every step with
+``executor="dask"``); with ``execution.checkpoint`` each finished chunk is kept beside the
+output (:func:`mnistlab.parallel.checkpoint_dir_for`) so that a failed or interrupted run
+resumes, and removed once the output is in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mnistlab._checkpoints import checkpoint_dir_for, remove_checkpoints
+from mnistlab.execution import Execution
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SPLITS", "execution_session", "measure_dataset", "perturb_dataset"]
+
+#: The ``--split`` choices of a perturbed dataset.
+SPLITS = {"test": ("test",), "train": ("train",), "all": ("train", "test")}
+
+
+@contextlib.contextmanager
+def execution_session(job: Execution) -> Iterator[None]:
+    """The job's Dask session (with ``executor="dask"``) around the block; yields nothing."""
+    if job.executor != "dask":
+        yield None
+        return
+    from mnistlab.parallel import dask_session
+
+    with dask_session(job.scheduler, job.workers):
+        yield None
+
+
+def measure_dataset(
+    name: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    split: str = "test",
+    execution: Execution | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Measure every image of ``name``'s ``split`` into the table ``out`` (.csv or .parquet).
+
+    Columns: ``index, sample_id`` and the morphometrics of :func:`mnistlab.morpho.measure`.
+
+    Examples
+    --------
+    >>> measure_dataset("mnist", "morpho.csv", execution=Execution(workers=2))  # doctest: +SKIP
+    """
+    from mnistlab.data import load
+    from mnistlab.data.tables import write_table
+    from mnistlab.morpho import measure
+
+    job = execution or Execution()
+    ds = load(name, split=split, data_dir=data_dir)
+    ckpt = checkpoint_dir_for(out) if job.checkpoint else None
+    with execution_session(job):
+        table = measure(ds.images, checkpoint_dir=ckpt, execution=job)
+    table.insert(1, "sample_id", ds.sample_ids)
+    write_table(table, out)
+    if ckpt is not None:
+        remove_checkpoints(ckpt)
+    return table
+
+
+def perturb_dataset(
+    name: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    kind: str,
+    splits: Sequence[str] = ("test",),
+    seed: int = 0,
+    execution: Execution | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """:func:`mnistlab.morpho.write_dataset` on one execution, with its checkpoints."""
+    from mnistlab.morpho import write_dataset
+
+    job = execution or Execution()
+    ckpt = checkpoint_dir_for(out) if job.checkpoint else None
+    with execution_session(job):
+        folder = write_dataset(
+            name, out, kind, tuple(splits), seed=seed, data_dir=data_dir, checkpoint_dir=ckpt,
+            execution=job,
+        )  # fmt: skip
+    if ckpt is not None:
+        remove_checkpoints(ckpt)
+    return folder
