@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.scores.label_issues import find_label_issues, out_of_sample_probs
+from mnistlab.scores.label_issues import find_label_issues
 
 
 def test_find_label_issues_flags_flipped_labels() -> None:
@@ -42,17 +42,3 @@ def test_find_label_issues_errors_and_one_class() -> None:
     with pytest.raises(MnistlabError, match="class_names"):
         find_label_issues(np.array([0, 1]), probs, class_names=["a"])
     assert len(find_label_issues(np.array([0, 0]), probs)) == 0
-
-
-def test_out_of_sample_probs_on_real_images(fashion_test) -> None:
-    x, y = fashion_test.images[:600], fashion_test.labels[:600]
-    probs = out_of_sample_probs(x, y, folds=3, pca=20)
-    assert probs.shape == (600, 10)
-    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
-    assert (probs.argmax(1) == y).mean() > 0.65
-    with pytest.raises(MnistlabError, match="folds"):
-        out_of_sample_probs(x, y, folds=1)
-    with pytest.raises(MnistlabError, match="at least 3 samples"):
-        out_of_sample_probs(x[:12], y[:12], folds=3)
-    with pytest.raises(MnistlabError, match="matching"):
-        out_of_sample_probs(x[:5], y[:6])

@@ -2,8 +2,8 @@
 
 Confident learning needs probabilities from a model that did not train on the sample. For a
 predictions table of a test split that holds already (the model trained on the train split);
-for a dataset, :func:`out_of_sample_probs` cross-validates a quick model (PCA + logistic
-regression by default) so every sample is scored by a model that never saw it.
+for a dataset, :func:`mnistlab.models.quick.cross_val_probs` cross-validates a quick model
+(PCA + logistic regression) so every sample is scored by a model that never saw it.
 
 Examples
 --------
@@ -20,62 +20,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["find_label_issues", "out_of_sample_probs"]
-
-
-def out_of_sample_probs(
-    images: NDArray[np.uint8],
-    labels: ArrayLike,
-    folds: int = 5,
-    seed: int = 0,
-    pca: int | None = 50,
-    max_iter: int = 200,
-) -> NDArray[np.float64]:
-    """Cross-validated class probabilities ``(N, C)``: each fold predicted by a model fitted
-    on the other folds.
-
-    The model is ``PCA(pca)`` (skipped when None) then multinomial logistic regression on
-    pixels scaled to ``[0, 1]``: seconds on 10,000 images, and good enough for confident
-    learning, which only needs the probabilities to rank.
-    """
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from threadpoolctl import threadpool_limits
-
-    x = np.asarray(images)
-    y = np.asarray(labels, dtype=np.int64)
-    if x.ndim < 2 or x.shape[0] != y.shape[0]:
-        raise MnistlabError(
-            f"images: expected (N, H, W) matching {y.shape[0]} labels, got {x.shape}"
-        )
-    if folds < 2:
-        raise MnistlabError(f"folds: must be >= 2, got {folds}")
-    counts = np.bincount(y)
-    if counts[counts > 0].min() < folds:
-        raise MnistlabError(f"folds: {folds} folds need at least {folds} samples of every class")
-    flat = x.reshape(x.shape[0], -1).astype(np.float32) / 255.0
-    steps: list[object] = []
-    if pca is not None and pca < flat.shape[1]:
-        steps.append(PCA(n_components=min(pca, flat.shape[0] - 1), whiten=True, random_state=seed))
-    steps.append(LogisticRegression(max_iter=max_iter))
-    model = make_pipeline(*steps)
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    # one BLAS thread: on a small shared machine, threaded BLAS makes these small fits ~50x slower
-    with threadpool_limits(1):
-        probs = cross_val_predict(model, flat, y, cv=cv, method="predict_proba")
-    # a class missing from some training fold would leave fewer columns; pad to all classes
-    out = np.zeros((x.shape[0], int(y.max()) + 1), dtype=np.float64)
-    out[:, : probs.shape[1]] = probs
-    return out
+__all__ = ["find_label_issues"]
 
 
 def find_label_issues(

@@ -42,40 +42,6 @@ __all__ = [
 ]
 
 
-class _PcaLogreg:
-    def __init__(self, pipeline: Any, n_classes: int):
-        self.pipeline = pipeline
-        self.n_classes = n_classes
-
-    def predict_proba(self, images: NDArray[np.uint8]) -> NDArray[np.float64]:
-        from threadpoolctl import threadpool_limits
-
-        flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
-        with threadpool_limits(1):
-            p = self.pipeline.predict_proba(flat)
-        out = np.zeros((images.shape[0], self.n_classes))
-        out[:, self.pipeline.classes_] = p
-        return out
-
-
-def _train_pca_logreg(
-    images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int
-) -> _PcaLogreg:
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from threadpoolctl import threadpool_limits
-
-    flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
-    pipe = make_pipeline(
-        PCA(n_components=min(50, flat.shape[0] - 1), whiten=True, random_state=seed),
-        LogisticRegression(max_iter=200),
-    )
-    with threadpool_limits(1):
-        pipe.fit(flat, labels)
-    return _PcaLogreg(pipe, int(labels.max()) + 1)
-
-
 def make_trainer(model: str = "tip-cnn", epochs: int | None = None) -> Trainer:
     """A trainer by name: ``"pca-logreg"`` (fast, scikit-learn) or a :mod:`mnistlab.models` name.
 
@@ -93,7 +59,9 @@ def make_trainer(model: str = "tip-cnn", epochs: int | None = None) -> Trainer:
     (2, 3)
     """
     if model == "pca-logreg":
-        return _train_pca_logreg
+        from mnistlab.models.quick import fit_quick
+
+        return fit_quick
 
     def train(images: NDArray[np.uint8], labels: NDArray[np.int64], seed: int) -> Predictor:
         from mnistlab.models import train as train_model

@@ -61,7 +61,7 @@ def find_source_issues(
     >>> bool(table["is_issue"].all())  # doctest: +SKIP
     True
     """
-    from mnistlab.scores.label_issues import find_label_issues, out_of_sample_probs
+    from mnistlab.scores.label_issues import find_label_issues
 
     path = Path(source)
     if path.is_file():
@@ -85,7 +85,9 @@ def find_source_issues(
     ds = load(str(source), split=split, data_dir=data_dir)
     if limit is not None:
         ds = ds[:limit]
-    probs = out_of_sample_probs(ds.images, ds.labels, folds=folds, seed=seed)
+    from mnistlab.models.quick import cross_val_probs
+
+    probs = cross_val_probs(ds.images, ds.labels, folds=folds, seed=seed)
     ids = np.asarray(ds.sample_ids)
     table = find_label_issues(ds.labels, probs, ids, ds.class_names, all_rows=all_rows)
     return table, ds.images, ids
