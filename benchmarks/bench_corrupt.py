@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from mnistlab.corrupt import corrupt, get, names
     from mnistlab.corrupt.generate import generate
     from mnistlab.data import load
+    from mnistlab.execution import Execution
 
     test = load("fashion-mnist", split="test", download=False)
     n_batch = 2500 if args.quick else 5000
@@ -165,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.path.join(tmp, "fmnist-c"),
                 layout="fmnist-c",
                 splits="all",
-                workers=args.workers,
-                progress=False,
+                execution=Execution(workers=args.workers),
             )
             wall = time.perf_counter() - start
         print(

@@ -27,7 +27,7 @@ from mnistlab.data import load
 from mnistlab.morpho import Fracture, Swelling, Thickening, Thinning, measure, medial_axis, upscale
 from mnistlab.morpho.measure import measure_morphology, warm_up
 from mnistlab.morpho.morphology import Morphology
-from mnistlab.parallel import chunk_bounds, map_tasks
+from mnistlab.parallel import Execution, chunk_bounds, map_tasks
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
@@ -161,7 +161,7 @@ def main() -> None:
     print(f"load average {_load()} (the machine may be shared)")
     print(f"{'task':12s} {'fast img/s':>11s} {'naive img/s':>12s} {'ratio':>7s}  (one core)")
     with threadpool_limits(1):
-        fast = rate(lambda: measure(x, workers=1), n_fast)
+        fast = rate(lambda: measure(x, execution=Execution(workers=1)), n_fast)
         naive = rate(lambda: [naive_measure(i) for i in xs], n_naive)
         print(f"{'measure':12s} {fast:11.0f} {naive:12.1f} {fast / naive:6.1f}x")
         rng = np.random.default_rng(0)
@@ -182,7 +182,7 @@ def main() -> None:
         times: dict[str, float] = {}
         for name, run in (
             ("previous", lambda: previous_measure(allx, 2)),
-            ("today", lambda: measure(allx, workers=2).to_numpy()[:, 1:]),
+            ("today", lambda: measure(allx, execution=Execution(workers=2)).to_numpy()[:, 1:]),
         ):
             t = time.perf_counter()
             values = run()

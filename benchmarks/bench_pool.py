@@ -25,6 +25,7 @@ from unittest import mock
 
 from mnistlab.corrupt.generate import generate
 from mnistlab.data import load
+from mnistlab.execution import Execution
 
 
 def _spin() -> None:
@@ -65,7 +66,9 @@ def _run(data: Any, layout: str, workers: int, old: bool) -> tuple[float, str]:
         patch = mock.patch("mnistlab.execution.execution", _no_pool) if old else None
         with patch or contextlib.nullcontext():
             start = time.perf_counter()
-            generate({"test": data}, out, layout=layout, workers=workers, seed=0)
+            generate(
+                {"test": data}, out, layout=layout, seed=0, execution=Execution(workers=workers)
+            )
             seconds = time.perf_counter() - start
         return seconds, _digest(out)
 
@@ -84,7 +87,8 @@ def main() -> None:
         ),
         "fmnist-c layout (10k test split)": ("fmnist-c", test),
     }
-    generate({"test": test[:50]}, Path(tempfile.mkdtemp()) / "w", layout="fmnist-c", workers=1)
+    warm = Path(tempfile.mkdtemp()) / "w"
+    generate({"test": test[:50]}, warm, layout="fmnist-c", execution=Execution(workers=1))
     print(f"load average at the start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"{'job':48s} {'load':>5s} {'w':>2s} {'old s':>7s} {'new s':>7s} {'ratio':>6s}")
     for busy in (0, args.busy):

@@ -87,6 +87,7 @@ def _preds(model: Any, variants: dict[str, np.ndarray], labels: np.ndarray) -> p
 def _protocol(args: argparse.Namespace, model: Any, train: Any, test: Any, n: int) -> None:
     import tempfile
 
+    from mnistlab.execution import Execution
     from mnistlab.workflows.fmnist_c import FOLDER, fmnist_c_prioritization
 
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-protocol-"))
@@ -99,7 +100,7 @@ def _protocol(args: argparse.Namespace, model: Any, train: Any, test: Any, n: in
         epochs=args.epochs,
         train_size=args.train_subset,
         test_size=n,
-        progress=True,
+        execution=Execution(progress=True),
     )
     table = pd.read_csv(folder / FOLDER / "prioritization.csv")
     cols = ["trained_on", "model", "score", "n", "faults", "accuracy", "apfd", "auroc", "aupr"]

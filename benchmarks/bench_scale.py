@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     digits = np.ascontiguousarray(digits[:n_morpho])
 
     def measure_job(executor: str, w: int) -> Any:
-        return measure(digits, executor=executor, workers=w, chunk_size=max(50, n_morpho // 8))
+        job = Execution(executor, w, chunk_size=max(50, n_morpho // 8))
+        return measure(digits, execution=job)
 
     bench_job("measure (Morpho-MNIST morphometrics)", len(digits), measure_job, workers)
     return 0

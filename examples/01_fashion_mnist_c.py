@@ -23,6 +23,7 @@ from mnistlab.corrupt import corrupt, names
 from mnistlab.corrupt.generate import generate
 from mnistlab.data import load, read_idx
 from mnistlab.data.variants import iter_variants, load_variant
+from mnistlab.execution import Execution
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--quick", action="store_true", help="test split only, 2,000 images")
@@ -44,7 +45,7 @@ folder = generate(
     seed=0,
     compat="mnist-c",
     limit=2000 if args.quick else None,
-    progress=True,
+    execution=Execution(progress=True),
 )
 variant = next(iter_variants(folder))
 ds = load_variant(folder, variant, "test")

@@ -19,6 +19,7 @@ import pandas as pd
 from mnistlab.corrupt.generate import generate
 from mnistlab.data import load
 from mnistlab.data.variants import iter_variants, load_variant
+from mnistlab.execution import Execution
 from mnistlab.models import train
 from mnistlab.models.predict import predict_table
 from mnistlab.morpho import measure
@@ -94,7 +95,7 @@ def images_for(variant: str, sample_ids: np.ndarray) -> np.ndarray:
     return images[variant][rows]
 
 
-morpho = measure(test_split.images, workers=2)
+morpho = measure(test_split.images, execution=Execution(workers=2))
 morpho.insert(0, "sample_id", test_split.sample_ids)
 written = analyze_table(
     scores,

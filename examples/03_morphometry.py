@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mnistlab.data import load
+from mnistlab.execution import Execution
 from mnistlab.morpho import Fracture, Swelling, Thickening, Thinning, measure
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -39,7 +40,7 @@ n = 1000 if args.quick else 10000
 
 # %%
 digits = load(args.shared / "mnist", split="test")
-table = measure(digits.images[:n], workers=2, progress=True)
+table = measure(digits.images[:n], execution=Execution(workers=2, progress=True))
 table.to_csv(args.out / "mnist_t10k_morpho.csv", index=False)
 published = pd.read_csv(args.shared / "morpho-mnist/original/t10k-morpho.csv").iloc[:n]
 columns = ["area", "length", "thickness", "slant", "width", "height"]
@@ -96,7 +97,7 @@ print(effects_df.round(3).to_string())
 
 # %%
 fashion = load("fashion-mnist", split="test")
-garments = measure(fashion.images[: n // 2], workers=2)
+garments = measure(fashion.images[: n // 2], execution=Execution(workers=2))
 garments["class"] = [fashion.class_names[k] for k in fashion.labels[: n // 2]]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
 for ax, col in zip(axes, ["area", "width", "height"], strict=True):

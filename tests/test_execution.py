@@ -192,21 +192,32 @@ def test_a_pool_started_from_a_thread_outlives_the_thread() -> None:
     assert [x for x, _ in got[0]] == [1, 2] and [x for x, _ in again] == [3, 4]
 
 
-def test_resolve_execution_overrides_only_the_given_settings() -> None:
-    from mnistlab.errors import MnistlabError
-    from mnistlab.execution import Execution, resolve_execution
+HEAVY = (
+    "mnistlab.morpho.measure:measure",
+    "mnistlab.morpho.datasets:perturb",
+    "mnistlab.morpho.datasets:write_dataset",
+    "mnistlab.corrupt.generate:generate",
+    "mnistlab.models.predict:variant_logits",
+    "mnistlab.models.predict:predict_variant_arrow",
+    "mnistlab.models.predict:predict_variant",
+    "mnistlab.models.predict:iter_predictions",
+    "mnistlab.models.predict:predict_table",
+    "mnistlab.workflows.fmnist_c:fmnist_c_prioritization",
+    "mnistlab.workflows.morpho:measure_dataset",
+    "mnistlab.workflows.morpho:perturb_dataset",
+)
 
-    base = Execution("serial", workers=3, chunk_size=7, progress=True)
-    assert resolve_execution(base) is base
-    job = resolve_execution(base, workers=2, checkpoint=True)
-    assert (job.executor, job.workers, job.chunk_size, job.checkpoint, job.progress) == (
-        "serial",
-        2,
-        7,
-        True,
-        True,
-    )
-    assert job._pools is base._pools  # the same job: one pool
-    assert resolve_execution().executor == "local"
-    with pytest.raises(MnistlabError, match="unknown executor 'threads'"):
-        resolve_execution(base, executor="threads")
+
+@pytest.mark.parametrize("target", HEAVY)
+def test_heavy_functions_take_one_execution(target: str) -> None:
+    """Science parameters plus one ``execution``: no separate executor, workers... keywords."""
+    import importlib
+    import inspect
+
+    module, name = target.split(":")
+    params = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    assert "execution" in params
+    if module != "mnistlab.workflows.morpho":  # the commands pass it by position there
+        assert params["execution"].kind is inspect.Parameter.KEYWORD_ONLY
+    shortcuts = {"workers", "executor", "scheduler", "chunk_size", "checkpoint", "progress"}
+    assert not shortcuts & set(params), sorted(shortcuts & set(params))

@@ -276,13 +276,11 @@ def test_dask_generate_is_byte_identical_to_local(
     generate = pytest.importorskip("mnistlab.corrupt.generate").generate
     data = {"test": fashion_test[:60]}
     kw: dict[str, Any] = {"layout": "fmnist-c", "corruptions": _corruptions(), "seed": 4}
-    local = generate(data, tmp_path / "local", workers=2, chunk_size=25, **kw)
+    local = generate(data, tmp_path / "local", execution=Execution(workers=2, chunk_size=25), **kw)
     dask = generate(
         data,
         tmp_path / "dask",
-        executor="dask",
-        scheduler=cluster.scheduler_address,
-        chunk_size=20,
+        execution=Execution("dask", scheduler=cluster.scheduler_address, chunk_size=20),
         **kw,
     )
     files = sorted(p.relative_to(local) for p in local.rglob("*") if p.is_file())
@@ -299,12 +297,14 @@ def test_dask_measure_and_perturb_are_byte_identical_to_local(
 ) -> None:
     morpho = pytest.importorskip("mnistlab.morpho")
     images = np.ascontiguousarray(mnist_test.images[:24])
-    local = morpho.measure(images, workers=2, chunk_size=8)
-    local_pert = morpho.perturb(images, "global", seed=2, workers=2, chunk_size=8)
-    # measure()/perturb() take no scheduler: a dask_session routes their tasks to the cluster.
+    local_job = Execution(workers=2, chunk_size=8)
+    local = morpho.measure(images, execution=local_job)
+    local_pert = morpho.perturb(images, "global", seed=2, execution=local_job)
+    # An execution without a scheduler: a dask_session routes the tasks to the cluster.
+    dask_job = Execution("dask", chunk_size=12)
     with parallel.dask_session(scheduler=cluster.scheduler_address):
-        dask = morpho.measure(images, executor="dask", chunk_size=12)
-        dask_pert = morpho.perturb(images, "global", seed=2, executor="dask", chunk_size=12)
+        dask = morpho.measure(images, execution=dask_job)
+        dask_pert = morpho.perturb(images, "global", seed=2, execution=dask_job)
     assert len(local) == 24
     assert local.to_numpy().tobytes() == dask.to_numpy().tobytes()
     assert local_pert[0].tobytes() == dask_pert[0].tobytes()

@@ -58,7 +58,6 @@ __all__ = [
     "default_workers",
     "describe_error",
     "execution",
-    "resolve_execution",
     "run_local",
 ]
 
@@ -271,6 +270,11 @@ class _Pools:
 class Execution:
     """How a job runs its chunked steps, and the worker pool it keeps until it ends.
 
+    Every heavy function (:func:`mnistlab.morpho.measure`, :func:`~mnistlab.morpho.perturb`,
+    :func:`mnistlab.corrupt.generate.generate`,
+    :func:`mnistlab.models.predict.predict_table`...) takes its science parameters and this
+    one value, ``execution=``; none of their results depends on it.
+
     Attributes
     ----------
     executor : {"serial", "local", "dask"}
@@ -286,6 +290,19 @@ class Execution:
         Whether the job keeps finished chunks for a resume.
     progress : bool
         Show progress bars.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mnistlab.morpho import measure
+    >>> images = np.zeros((3, 28, 28), np.uint8); images[:, 4:24, 13:16] = 255
+    >>> job = Execution("serial", chunk_size=2)
+    >>> measure(images, execution=job)["height"].round(1).tolist()
+    [20.0, 20.0, 20.0]
+    >>> Execution(workers=0)
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: workers must be at least 1, got 0
     """
 
     executor: str = "local"
@@ -325,51 +342,6 @@ class Execution:
     def close(self, kill: bool = False) -> None:
         """Stop the workers (``kill``: at once, without waiting for running tasks)."""
         self._pools.close(kill)
-
-
-def resolve_execution(
-    execution: Execution | None = None,
-    *,
-    executor: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    chunk_size: int | None = None,
-    checkpoint: bool | None = None,
-    progress: bool | None = None,
-) -> Execution:
-    """The execution a heavy function runs with: ``execution`` (default: :class:`Execution`'s
-    defaults), with every setting given here (not None) replacing its own.
-
-    Heavy functions take one ``execution`` value; their separate keywords (``workers=2``,
-    ``executor="serial"``...) are shortcuts resolved here. The result shares the pools of
-    ``execution``.
-
-    Examples
-    --------
-    >>> job = resolve_execution(Execution("serial", workers=2), chunk_size=100)
-    >>> job.executor, job.workers, job.chunk_size
-    ('serial', 2, 100)
-    >>> resolve_execution(workers=0)
-    Traceback (most recent call last):
-    ...
-    mnistlab.errors.MnistlabError: workers must be at least 1, got 0
-    """
-    import dataclasses
-
-    base = Execution() if execution is None else execution
-    given: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "executor": executor,
-            "workers": workers,
-            "scheduler": scheduler,
-            "chunk_size": chunk_size,
-            "checkpoint": checkpoint,
-            "progress": progress,
-        }.items()
-        if v is not None
-    }
-    return dataclasses.replace(base, **given) if given else base
 
 
 _STACK: list[Execution] = []

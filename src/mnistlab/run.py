@@ -98,6 +98,11 @@ COMPARE_HTML = "compare.html"
 #: that the report shows.
 FMNIST_C_TABLE = "prioritization.csv"
 FMNIST_C_FIGURES = ("faults_found.png", "accuracy_by_corruption.png")
+#: Tables (``.csv``) and figures of ``active_learning/<model>/``, written by
+#: :func:`mnistlab.workflows.active.write_active_learning` (``iterative`` and
+#: ``learning_curve`` only when the iterative protocol ran).
+ACTIVE_LEARNING_TABLES = ("one_shot_summary", "one_shot", "iterative")
+ACTIVE_LEARNING_FIGURES = ("one_shot.png", "learning_curve.png")
 
 
 def file_label(label: str) -> str:
@@ -298,10 +303,15 @@ class RunLayout:
         """``active_learning/``."""
         return self.run / ACTIVE_LEARNING
 
+    def active_learning_of(self, model: str) -> Path:
+        """``active_learning/<model>/``: one model's active-learning study."""
+        return self.active_learning / model
+
     @property
     def figure_folders(self) -> tuple[Path, ...]:
-        """Folders whose PNG figures the report attaches."""
-        return (self.eval, self.run / HARDNESS, self.active_learning)
+        """Folders whose PNG figures the report attaches in its figures section (those of
+        ``active_learning/`` stand in its own section)."""
+        return (self.eval, self.run / HARDNESS)
 
 
 def corruption_params(run: str | os.PathLike[str]) -> dict[str, Any]:

@@ -220,15 +220,16 @@ def test_library_refuses_a_user_folder(tmp_path: Path, tiny: Path) -> None:
     from mnistlab.corrupt.generate import generate
     from mnistlab.data.formats import export
     from mnistlab.errors import MnistlabError
+    from mnistlab.execution import Execution
     from mnistlab.morpho import write_dataset
 
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
     calls = [
-        lambda: generate(str(tiny), mine, corruptions=["fog"], executor="serial"),
+        lambda: generate(str(tiny), mine, corruptions=["fog"], execution=Execution("serial")),
         lambda: export(str(tiny), mine),
-        lambda: write_dataset(str(tiny), mine, "thin", executor="serial"),
+        lambda: write_dataset(str(tiny), mine, "thin", execution=Execution("serial")),
     ]
     for call in calls:
         with pytest.raises(MnistlabError, match=r"not a mnistlab output|not an earlier export"):

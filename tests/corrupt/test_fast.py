@@ -188,11 +188,12 @@ def test_worker_pool_after_fast_paths_in_the_parent_does_not_hang(tmp_path) -> N
         "import sys, numpy as np\n"
         "from mnistlab.corrupt import corrupt\n"
         "from mnistlab.corrupt.generate import generate\n"
+        "from mnistlab.execution import Execution\n"
         "x = np.random.default_rng(0).integers(0, 256, (5000, 28, 28), dtype=np.uint8)\n"
         "for n in ('brightness', 'saturate', 'flip_left_right', 'rotate_90_cw', 'inverse'):\n"
         "    corrupt(x, n)\n"
         f"generate('fashion-mnist', {str(tmp_path / 'o')!r}, layout='fmnist-c', limit=2000,\n"
-        "         workers=2, chunk_size=500, progress=False)\n"
+        "         execution=Execution(workers=2, chunk_size=500))\n"
         "print('done')\n"
     )
     out = subprocess.run(

@@ -14,6 +14,7 @@ from mnistlab.corrupt import corrupt, layouts
 from mnistlab.corrupt import generate as gen
 from mnistlab.data import iter_variants, load, load_variant, read_idx
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import Execution
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +39,14 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_fmnist_c_identical_across_workers_and_chunks(small, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(layouts, "GZIP_BLOCK", 16)  # several blocks per chunk, chunks of 48
     a = gen.generate(
-        small, tmp_path / "a", layout="fmnist-c", splits="all", workers=1, executor="serial"
+        small, tmp_path / "a", layout="fmnist-c", splits="all", execution=Execution("serial", 1)
     )
     b = gen.generate(
-        small, tmp_path / "b", layout="fmnist-c", splits="all", workers=2, chunk_size=37
+        small,
+        tmp_path / "b",
+        layout="fmnist-c",
+        splits="all",
+        execution=Execution(workers=2, chunk_size=37),
     )
     c = gen.generate(small, tmp_path / "c", layout="fmnist-c", splits="all", fmt="idx")
     fa, fb = _files(a), _files(b)
@@ -65,8 +70,8 @@ def test_mnist_c_identical_across_workers(small, tmp_path: Path) -> None:
         "corruptions": ["fog", "glass_blur", "zigzag"],
         "seed": 3,
     }
-    a = gen.generate(small, tmp_path / "a", workers=1, **kw)
-    b = gen.generate(small, tmp_path / "b", workers=2, chunk_size=45, **kw)
+    a = gen.generate(small, tmp_path / "a", execution=Execution(workers=1), **kw)
+    b = gen.generate(small, tmp_path / "b", execution=Execution(workers=2, chunk_size=45), **kw)
     assert _files(a) == _files(b)
 
 
@@ -124,7 +129,9 @@ def test_fmnist_c_fixed_and_benchmark_severity(small, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_fmnist_c_full_test_split_uniform(fashion_test, tmp_path: Path) -> None:
-    out = gen.generate("fashion-mnist", tmp_path / "full", layout="fmnist-c", workers=2)
+    out = gen.generate(
+        "fashion-mnist", tmp_path / "full", layout="fmnist-c", execution=Execution(workers=2)
+    )
     table = pd.read_parquet(out / "fmnist-c-test-corruptions.parquet")
     assert len(table) == 10_000
     counts = table["corruption"].value_counts().reindex(gen.fmnist_c_names()).to_numpy()
@@ -169,7 +176,7 @@ def test_mnist_c_layout_severity_all(small, tmp_path: Path) -> None:
 
 
 def test_mnist_c_default_set_benchmark(small, tmp_path: Path) -> None:
-    out = gen.generate(small, tmp_path / "m", limit=20, chunk_size=7)
+    out = gen.generate(small, tmp_path / "m", limit=20, execution=Execution(chunk_size=7))
     folders = {p.name for p in out.iterdir() if p.is_dir()}
     assert folders == set(gen.mnist_c_names()) and len(folders) == 16
     shot = load_variant(out, "shot_noise-s5", "test")
@@ -221,7 +228,11 @@ def test_failure_leaves_no_output(small, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(layouts, "_write_split", broken)
     with pytest.raises((OSError, MnistlabError), match="disk full"):
         gen.generate(
-            small, tmp_path / "out", corruptions=["fog", "stripe"], limit=10, executor="serial"
+            small,
+            tmp_path / "out",
+            corruptions=["fog", "stripe"],
+            limit=10,
+            execution=Execution("serial"),
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -249,7 +260,6 @@ def test_existing_output_replaced_whole(small, tmp_path: Path) -> None:
         ({"splits": "val"}, "unknown split"),
         ({"seed": -1}, "seed"),
         ({"limit": 0}, "limit"),
-        ({"chunk_size": 0}, "chunk_size"),
         ({"compat": "v2"}, "compat"),
     ],
 )

@@ -6,6 +6,7 @@ import pytest
 
 from mnistlab.data import Dataset, write_manifest
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import Execution
 from mnistlab.models import LogitsFile
 from mnistlab.models.predict import (
     VariantData,
@@ -121,11 +122,13 @@ def test_predict_table_on_a_name_mapping_and_variant_data(tiny_logreg, fashion_t
 def test_parallel_executor_gives_the_same_table(tiny_logreg, tiny_cnn, fashion_test):
     ds = fashion_test[:300]
     serial = predict_table(tiny_logreg, ds)
-    local = predict_table(tiny_logreg, ds, executor="local", workers=2, chunk_size=100)
+    job = Execution("local", workers=2, chunk_size=100)
+    local = predict_table(tiny_logreg, ds, execution=job)
     pd.testing.assert_frame_equal(serial, local)
     # torch models ignore the process pool (they use every core in-process)
     pd.testing.assert_frame_equal(
-        predict_table(tiny_cnn, ds), predict_table(tiny_cnn, ds, executor="local", chunk_size=100)
+        predict_table(tiny_cnn, ds),
+        predict_table(tiny_cnn, ds, execution=Execution("local", chunk_size=100)),
     )
 
 

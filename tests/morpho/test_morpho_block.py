@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mnistlab.execution import Execution
 from mnistlab.morpho import measure, medial_axis, morphology, upscale
 from mnistlab.morpho._block import Workspace, block_morphology
 from mnistlab.morpho.measure import _measure_chunk, measure_morphology
@@ -60,6 +61,6 @@ def test_workspace_reused_across_blocks_of_any_size(digits: np.ndarray) -> None:
 
 @pytest.mark.filterwarnings("ignore:.*blank")
 def test_measure_same_bits_whatever_the_chunking(digits: np.ndarray) -> None:
-    one = measure(digits[:120], workers=1, chunk_size=120)
-    many = measure(digits[:120], workers=2, chunk_size=25)
+    one = measure(digits[:120], execution=Execution(workers=1, chunk_size=120))
+    many = measure(digits[:120], execution=Execution(workers=2, chunk_size=25))
     assert one.equals(many)

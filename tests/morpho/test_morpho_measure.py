@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import Execution
 from mnistlab.morpho import COLUMNS, measure
 
 REFERENCE = (
@@ -41,7 +42,7 @@ def test_faithful_to_published_morphometrics(mnist_test, record_numbers) -> None
     if not REFERENCE.is_file():
         pytest.skip(f"{REFERENCE} missing")
     ref = pd.read_csv(REFERENCE)
-    table = measure(mnist_test.images, workers=2)
+    table = measure(mnist_test.images, execution=Execution(workers=2))
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == len(ref) == 10_000
     rows = []
@@ -68,7 +69,7 @@ def test_train_image_0_reference_values(mnist_dir) -> None:
     from mnistlab.data import load
 
     img = load(mnist_dir, split="train").images[:1]
-    row = measure(img, workers=1).iloc[0]
+    row = measure(img, execution=Execution(workers=1)).iloc[0]
     # MORPHO.md's values; the release itself is not reproduced exactly (length is loosest).
     for col, target in TARGETS.items():
         assert abs(row[col] - target.train0) <= target.tol, (col, row[col])
@@ -76,17 +77,17 @@ def test_train_image_0_reference_values(mnist_dir) -> None:
 
 def test_workers_and_chunks_do_not_change_results(mnist_test) -> None:
     imgs = mnist_test.images[:60]
-    a = measure(imgs, workers=1)
-    b = measure(imgs, workers=2, chunk_size=25)
+    a = measure(imgs, execution=Execution(workers=1))
+    b = measure(imgs, execution=Execution(workers=2, chunk_size=25))
     pd.testing.assert_frame_equal(a, b)
-    c = measure(imgs, executor="serial", chunk_size=7)
+    c = measure(imgs, execution=Execution("serial", chunk_size=7))
     pd.testing.assert_frame_equal(a, c)
 
 
 def test_simple_bar_measurements() -> None:
     img = np.zeros((1, 28, 28), np.uint8)
     img[0, 4:24, 12:16] = 255
-    row = measure(img, workers=1).iloc[0]
+    row = measure(img, execution=Execution(workers=1)).iloc[0]
     assert row["height"] == pytest.approx(19.6, abs=0.5)
     assert 3.5 <= row["width"] <= 5.5  # the grey mass spreads a little beyond the ink
     assert row["slant"] == pytest.approx(0.0, abs=1e-9)
@@ -97,14 +98,14 @@ def test_simple_bar_measurements() -> None:
     for r in range(4, 24):
         c = 18 - (r - 4) // 3
         lean[0, r, c : c + 3] = 255
-    assert measure(lean, workers=1)["slant"].iloc[0] > 0.2
+    assert measure(lean, execution=Execution(workers=1))["slant"].iloc[0] > 0.2
 
 
 def test_blank_images_give_nan_rows_and_a_warning(mnist_test) -> None:
     imgs = np.concatenate([np.zeros((2, 28, 28), np.uint8), mnist_test.images[:2]])
     imgs[1] = 128
     with pytest.warns(RuntimeWarning, match="2 of 4 images are blank"):
-        table = measure(imgs, workers=1)
+        table = measure(imgs, execution=Execution(workers=1))
     assert table.iloc[:2, 1:].isna().all().all()
     assert table.iloc[2:, 1:].notna().all().all()
     assert table["index"].tolist() == [0, 1, 2, 3]

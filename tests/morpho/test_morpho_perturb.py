@@ -5,6 +5,7 @@ import pytest
 from scipy import ndimage
 
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import Execution
 from mnistlab.morpho import (
     Fracture,
     Plain,
@@ -26,12 +27,12 @@ def digits(mnist_test) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def base(digits: np.ndarray):
-    return measure(digits, workers=1)
+    return measure(digits, execution=Execution(workers=1))
 
 
 def test_thinning_and_thickening_change_thickness(digits: np.ndarray, base) -> None:
-    thin = measure(Thinning()(digits), workers=1)["thickness"].to_numpy()
-    thic = measure(Thickening()(digits), workers=1)["thickness"].to_numpy()
+    thin = measure(Thinning()(digits), execution=Execution(workers=1))["thickness"].to_numpy()
+    thic = measure(Thickening()(digits), execution=Execution(workers=1))["thickness"].to_numpy()
     before = base["thickness"].to_numpy()
     assert np.mean(thin < before) >= 0.95
     assert np.mean(thic > before) >= 0.95
@@ -62,8 +63,9 @@ def test_swelling_is_local(digits: np.ndarray) -> None:
         assert changed.any()
         dist = np.hypot(rr - centres[k, 0], cc - centres[k, 1])
         assert dist[changed].max() < big_r[k]
-    area = measure(Swelling()(digits[:50], seed=3), workers=1)["area"].to_numpy()
-    assert np.mean(area > measure(digits[:50], workers=1)["area"].to_numpy()) >= 0.9
+    one = Execution(workers=1)
+    area = measure(Swelling()(digits[:50], seed=3), execution=one)["area"].to_numpy()
+    assert np.mean(area > measure(digits[:50], execution=one)["area"].to_numpy()) >= 0.9
 
 
 def test_fracture_breaks_strokes(digits: np.ndarray) -> None:
@@ -87,7 +89,7 @@ def test_fracture_at_the_border_does_not_fail() -> None:
 def test_pert_labels_match_the_perturbation(digits: np.ndarray, kind: str) -> None:
     imgs = digits[:60]
     ids = np.arange(100, 160)
-    out, pert = perturb(imgs, kind, seed=5, sample_ids=ids, workers=1)
+    out, pert = perturb(imgs, kind, seed=5, sample_ids=ids, execution=Execution(workers=1))
     singles = {0: Plain(), 1: Thinning(), 2: Thickening(), 3: Swelling(), 4: Fracture()}
     expected = {0, 1, 2} if kind == "global" else {0, 3, 4}
     assert set(np.unique(pert)) == expected
@@ -100,13 +102,13 @@ def test_pert_labels_match_the_perturbation(digits: np.ndarray, kind: str) -> No
 
 def test_same_bytes_for_any_workers_and_chunks(digits: np.ndarray) -> None:
     imgs = digits[:80]
-    a = perturb(imgs, "local", seed=7, workers=1)
-    b = perturb(imgs, "local", seed=7, workers=2, chunk_size=30)
-    c = perturb(imgs, "local", seed=7, executor="serial", chunk_size=11)
+    a = perturb(imgs, "local", seed=7, execution=Execution(workers=1))
+    b = perturb(imgs, "local", seed=7, execution=Execution(workers=2, chunk_size=30))
+    c = perturb(imgs, "local", seed=7, execution=Execution("serial", chunk_size=11))
     for other in (b, c):
         np.testing.assert_array_equal(a[0], other[0])
         np.testing.assert_array_equal(a[1], other[1])
-    d = perturb(imgs, "local", seed=8, workers=1)
+    d = perturb(imgs, "local", seed=8, execution=Execution(workers=1))
     assert not np.array_equal(a[0], d[0])
 
 

@@ -220,3 +220,35 @@ def test_report_shows_every_delta_heatmap_that_compare_wrote(tmp_path, demo_run)
     shown = sorted(b.caption.split(": ")[0] for b in section.blocks if b.kind == "img")
     assert shown == [layout.relative(p) for p in written]
     assert "compare/delta_twin_cnn__third_cnn.png" in shown
+
+
+def test_active_learning_section_shows_what_the_workflow_wrote(demo_run, tmp_path) -> None:
+    from mnistlab.scores import active
+    from mnistlab.workflows.active import write_active_learning
+
+    run = tmp_path / "run"
+    shutil.copytree(demo_run, run)
+    one = pd.DataFrame(
+        {
+            "seed": [0, 1, 0, 1],
+            "method": ["gini", "gini", "random", "random"],
+            "acc_first_half": 0.5,
+            "acc_second_half": [0.8, 0.9, 0.7, 0.8],
+        }
+    )
+    curve = pd.DataFrame(
+        {"seed": 0, "method": ["gini", "gini"], "round": [0, 1], "added": [0, 50],
+         "acc_second_half": [0.7, 0.75]}
+    )  # fmt: skip
+    write_active_learning(
+        RunLayout(run).active_learning_of("cnn"), one, active.summarize(one), curve
+    )
+    html = write_report(run).read_text()
+    section = html.split('<section id="active">', 1)[1].split("</section>", 1)[0]
+    assert NOT_COMPUTED not in section
+    assert "active_learning/cnn/one_shot_summary.csv" in section
+    assert "active_learning/cnn/one_shot.png" in section
+    assert "active_learning/cnn/learning_curve.png" in section
+    assert len(IMG.findall(section)) == 2
+    figures = html.split('<section id="figures">', 1)[1].split("</section>", 1)[0]
+    assert "active_learning/" not in figures  # each figure is shown once

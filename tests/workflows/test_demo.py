@@ -30,7 +30,7 @@ def test_demo_tables_are_consistent(demo_run, fashion_test):
     from mnistlab.morpho import measure
 
     morpho = pd.read_parquet(demo_run / "morpho.parquet")
-    want = measure(fashion_test.images[:3], progress=False).drop(columns=["index"])
+    want = measure(fashion_test.images[:3]).drop(columns=["index"])
     assert list(morpho.columns) == ["sample_id", *want.columns]
     np.testing.assert_array_equal(morpho.sample_id, np.arange(300))
     pd.testing.assert_frame_equal(morpho.drop(columns=["sample_id"]).head(3), want)

@@ -25,6 +25,7 @@ def test_bad_arguments_fail_before_any_output(tmp_path, fashion_train, fashion_t
 @pytest.mark.slow
 def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
     from mnistlab.corrupt.generate import generate
+    from mnistlab.execution import Execution
     from mnistlab.models import load_model, train
 
     data = {"train": fashion_train[:1000], "test": fashion_test[:300]}
@@ -36,7 +37,7 @@ def test_protocol_on_real_fashion_mnist(tmp_path, fashion_train, fashion_test):
         trainer="cnn",
         epochs=3,
         seed=3,
-        workers=1,
+        execution=Execution(workers=1),
     )
     out = tmp_path / FOLDER
     for name in (

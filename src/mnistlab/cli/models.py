@@ -75,10 +75,7 @@ def predict_cmd(
     job = opts.execution_of(executor, workers, progress=progress)  # checked before any work
     opts.check_out(out, "predict", model, opts.dataset_path(data), overwrite=overwrite, file=True)
     fitted = resolve_model(model, layout=layout, scale=scale, scores=scores)
-    rows = iter_predictions(
-        fitted, data, split=split, model_name=name, executor=job.executor, workers=job.workers,
-        progress=job.progress,
-    )  # fmt: skip
+    rows = iter_predictions(fitted, data, split=split, model_name=name, execution=job)
     path, n = write_predictions(out, rows)
     typer.echo(f"{n} predictions -> {path}")
 

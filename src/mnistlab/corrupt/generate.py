@@ -130,13 +130,7 @@ def generate(
     seed: int = 0,
     compat: str | None = None,
     fmt: str | None = None,
-    workers: int | None = None,
-    executor: str | None = None,
-    scheduler: str | None = None,
     limit: int | None = None,
-    chunk_size: int | None = None,
-    checkpoint: bool | None = None,
-    progress: bool | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     execution: Execution | None = None,
 ) -> Path:
@@ -163,21 +157,17 @@ def generate(
         Reproduce the releases' quirks (see ``mnistlab corruptions``).
     fmt : {"npy", "idx", "npz", "parquet"}, optional
         Image file format. Default: ``npy`` (mnist-c), gzip IDX and npy (fmnist-c).
-    workers, executor, scheduler
-        Shortcuts for the settings of ``execution``; the output does not depend on them.
     limit : int, optional
         Only the first ``limit`` images of each split.
-    chunk_size : int, optional
-        Samples per task (default: about four tasks per worker, 500 to 10,000).
-    checkpoint : bool
-        Keep finished chunks beside ``out`` so an interrupted run resumes where it stopped.
-    progress : bool
-        Show progress bars.
     data_dir : path-like, optional
         Searched first for a registered dataset.
     execution : Execution, optional
-        How the chunks run (:class:`mnistlab.execution.Execution`); the keywords above
-        override its settings.
+        How the chunks run (:class:`mnistlab.execution.Execution`; default: local processes
+        on every core): its executor, workers and scheduler; its ``chunk_size``, samples per
+        task (default: about four tasks per worker, 500 to 10,000); its ``checkpoint``,
+        whether finished chunks are kept beside ``out`` so an interrupted run resumes where
+        it stopped; its ``progress``, whether progress bars show. The output does not
+        depend on it.
 
     Returns
     -------
@@ -188,6 +178,10 @@ def generate(
     --------
     >>> generate("fashion-mnist", "fmnist_c", layout="fmnist-c", splits="all")  # doctest: +SKIP
     PosixPath('fmnist_c')
+    >>> from mnistlab.execution import Execution
+    >>> job = Execution("serial", checkpoint=True)
+    >>> generate("mnist", "mnist_c", limit=100, execution=job)  # doctest: +SKIP
+    PosixPath('mnist_c')
     """
     if layout not in LAYOUTS:
         raise MnistlabError(f"unknown layout {layout!r} (choose from: {', '.join(LAYOUTS)})")
@@ -199,19 +193,11 @@ def generate(
     if layout == "fmnist-c" and sev == "all":
         raise MnistlabError("severity 'all' is for --layout mnist-c (one folder per level)")
     from mnistlab._validate import check_positive, check_scheduler, check_seed
-    from mnistlab.execution import resolve_execution
+    from mnistlab.execution import Execution
 
     check_seed(seed)
     check_positive(limit, "limit")
-    check_positive(workers, "workers")
-    job = resolve_execution(
-        execution,
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        checkpoint=checkpoint,
-        progress=progress,
-    )
+    job = Execution() if execution is None else execution
     check_scheduler(job.scheduler, job.executor, "scheduler")
     mode = resolve_compat(compat)
     split_list = parse_splits(splits)
@@ -228,7 +214,7 @@ def generate(
     data = _load_splits(dataset, split_list, data_dir, limit)
     first = data[split_list[0]]
     n_total = sum(len(d) for d in data.values())
-    size = _chunking(n_total, job.workers, job.chunk_size if chunk_size is None else chunk_size)
+    size = _chunking(n_total, job.workers, job.chunk_size)
     from mnistlab._atomic import atomic_dir
     from mnistlab.data.variants import write_manifest
     from mnistlab.execution import execution as job_block

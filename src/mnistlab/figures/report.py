@@ -27,7 +27,6 @@ __all__ = [
     "HEATMAP_FONT",
     "accuracy_vs_hardness_png",
     "array_png",
-    "curves_png",
     "embedding_png",
     "figure_png",
     "hardness_by_class_png",
@@ -304,20 +303,4 @@ def embedding_png(
             )
             ax.set_xticks([])
             ax.set_yticks([])
-    return figure_png(fig)
-
-
-def curves_png(table: pd.DataFrame, x: str, y: str, group: str, title: str) -> bytes:
-    """Line plot of ``y`` against ``x``, one line per value of ``group``."""
-    fig = _figure(4.6, 3.0)
-    ax = fig.add_subplot()
-    # Several seeds per point: draw their mean.
-    means = table.groupby([group, x], sort=False)[y].mean().reset_index()
-    for name, part in means.groupby(group, sort=False):
-        part = part.sort_values(x)
-        ax.plot(part[x], part[y], marker="o", ms=3, label=str(name))
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
     return figure_png(fig)

@@ -28,6 +28,8 @@ from mnistlab.models.base import Model, softmax
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mnistlab.execution import Execution
+
 __all__ = [
     "VariantData",
     "as_variants",
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 DataLike = Any  # Dataset | path | dataset name | Mapping[str, Dataset] | Iterable[VariantData]
+#: Images per chunk when the execution does not choose (``execution.chunk_size``).
+_CHUNK_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def _predict_chunk(images: NDArray[np.uint8], model: Model) -> NDArray[np.float3
 
 
 def _logits(
-    model: Model, images: NDArray[np.uint8], executor: str, workers: int | None, chunk_size: int
+    model: Model, images: NDArray[np.uint8], execution: Execution | None
 ) -> NDArray[np.float32]:
     from mnistlab.models.cnn import TorchModel
     from mnistlab.models.logits import LogitsFile
@@ -144,24 +148,28 @@ def _logits(
     # PyTorch already uses every core, and its thread pool does not survive a fork: torch
     # models always predict in this process.
     in_process = isinstance(model, (LogitsFile, TorchModel))
-    if executor == "serial" or in_process or len(images) <= chunk_size:
+    size = (execution.chunk_size if execution is not None else None) or _CHUNK_SIZE
+    if execution is None or execution.executor == "serial" or in_process or len(images) <= size:
         return _predict_chunk(images, model)
-    from mnistlab.parallel import Execution, map_chunks
+    import dataclasses
 
-    job = Execution(executor, workers, chunk_size=chunk_size)
+    from mnistlab.parallel import map_chunks
+
+    # The chunks show no bar of their own (iter_predictions shows one per variant).
+    job = dataclasses.replace(execution, chunk_size=size, progress=False)
     parts = map_chunks(_predict_chunk, len(images), job, arrays=(images,), args=(model,))
     return np.concatenate(parts, axis=0)
 
 
 def variant_logits(
-    model: Model,
-    variant: VariantData,
-    *,
-    executor: str = "serial",
-    workers: int | None = None,
-    chunk_size: int = 2000,
+    model: Model, variant: VariantData, *, execution: Execution | None = None
 ) -> NDArray[np.float32]:
-    """Logits ``float32 (N, C)`` of one variant, checked against its classes."""
+    """Logits ``float32 (N, C)`` of one variant, checked against its classes.
+
+    ``execution`` runs chunks of ``execution.chunk_size`` images (default 2,000) on
+    :func:`mnistlab.parallel.map_chunks`; without it, or with ``Execution("serial")``, the
+    model predicts in this process (see :func:`predict_table`).
+    """
     from mnistlab.models.logits import LogitsFile
 
     ds = variant.dataset
@@ -175,7 +183,7 @@ def variant_logits(
             f"model {model.name!r} has {model.num_classes} classes "
             f"but {ds.name!r} has {ds.num_classes}"
         )
-    logits = _logits(model, ds.images, executor, workers, chunk_size)
+    logits = _logits(model, ds.images, execution)
     if logits.shape != (len(ds), ds.num_classes):
         raise MnistlabError(
             f"model {model.name!r} returned logits of shape {logits.shape}, "
@@ -264,14 +272,10 @@ def predict_variant_arrow(
     variant: VariantData,
     *,
     model_name: str | None = None,
-    executor: str = "serial",
-    workers: int | None = None,
-    chunk_size: int = 2000,
+    execution: Execution | None = None,
 ) -> Any:
     """:func:`predict_variant` as a ``pyarrow.Table`` (what the study streams to Parquet)."""
-    logits = variant_logits(
-        model, variant, executor=executor, workers=workers, chunk_size=chunk_size
-    )
+    logits = variant_logits(model, variant, execution=execution)
     return prediction_arrow(variant, logits, model_name or model.name)
 
 
@@ -280,19 +284,13 @@ def predict_variant(
     variant: VariantData,
     *,
     model_name: str | None = None,
-    executor: str = "serial",
-    workers: int | None = None,
-    chunk_size: int = 2000,
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
-    """The prediction table of one variant (see the module docstring for the columns)."""
-    table = predict_variant_arrow(
-        model,
-        variant,
-        model_name=model_name,
-        executor=executor,
-        workers=workers,
-        chunk_size=chunk_size,
-    )
+    """The prediction table of one variant (see the module docstring for the columns).
+
+    ``execution``: see :func:`predict_table`.
+    """
+    table = predict_variant_arrow(model, variant, model_name=model_name, execution=execution)
     return table.to_pandas()
 
 
@@ -302,26 +300,21 @@ def iter_predictions(
     *,
     split: str = "test",
     model_name: str | None = None,
-    executor: str = "serial",
-    workers: int | None = None,
-    chunk_size: int = 2000,
-    progress: bool = False,
+    execution: Execution | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Yield the prediction table variant by variant (bounded memory)."""
+    """Yield the prediction table variant by variant (bounded memory).
+
+    ``execution``: see :func:`predict_table`; ``execution.progress`` shows one bar over the
+    variants.
+    """
     from tqdm.auto import tqdm
 
+    progress = execution is not None and execution.progress
     variants = as_variants(data, split)
     for v in tqdm(
         variants, desc=f"predict {model_name or model.name}", unit="variant", disable=not progress
     ):
-        yield predict_variant(
-            model,
-            v,
-            model_name=model_name,
-            executor=executor,
-            workers=workers,
-            chunk_size=chunk_size,
-        )
+        yield predict_variant(model, v, model_name=model_name, execution=execution)
 
 
 def predict_table(
@@ -330,10 +323,7 @@ def predict_table(
     *,
     split: str = "test",
     model_name: str | None = None,
-    executor: str = "serial",
-    workers: int | None = None,
-    chunk_size: int = 2000,
-    progress: bool = False,
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Predict every variant of ``data`` with ``model``; one row per (variant, sample).
 
@@ -347,12 +337,26 @@ def predict_table(
         Split read from folders and dataset names.
     model_name : str, optional
         Value of the ``model`` column (default ``model.name``).
-    executor, workers, chunk_size
-        Chunks of ``chunk_size`` images run on :func:`mnistlab.parallel.map_tasks`
-        (``serial`` by default; PyTorch models always run in this process, on every core).
+    execution : Execution, optional
+        How the images are predicted (:class:`mnistlab.execution.Execution`): chunks of
+        ``execution.chunk_size`` images (default 2,000) run on
+        :func:`mnistlab.parallel.map_chunks` with its executor and workers;
+        ``execution.progress`` shows a bar over the variants. Default: serial, in this
+        process, no bar. PyTorch models and logits files always predict in this process
+        (PyTorch on every core). The table does not depend on it.
 
     Examples
     --------
+    >>> from mnistlab.execution import Execution
+    >>> class Brightness(Model):  # "light" when the mean pixel is above 127.5
+    ...     def predict_logits(self, images):
+    ...         return np.stack([127.5 - images.mean((1, 2)), images.mean((1, 2)) - 127.5], 1)
+    >>> images = np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8)])
+    >>> ds = Dataset(images, np.array([0, 1]), ("dark", "light"))
+    >>> model = Brightness("bright", ds.class_names, {})
+    >>> table = predict_table(model, ds, execution=Execution("serial", chunk_size=1))
+    >>> table[["variant", "label", "pred"]].values.tolist()
+    [['clean', 0, 0], ['clean', 1, 1]]
     >>> table = predict_table(model, load("fashion-mnist"))  # doctest: +SKIP
     >>> table.groupby("variant").apply(lambda t: (t.pred == t.label).mean())  # doctest: +SKIP
     """
@@ -364,10 +368,7 @@ def predict_table(
             data,
             split=split,
             model_name=model_name,
-            executor=executor,
-            workers=workers,
-            chunk_size=chunk_size,
-            progress=progress,
+            execution=execution,
         )
     )
     if not parts:

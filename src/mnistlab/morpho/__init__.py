@@ -3,9 +3,10 @@
 Examples
 --------
 >>> import numpy as np
+>>> from mnistlab.execution import Execution
 >>> from mnistlab.morpho import measure, Thinning
 >>> img = np.zeros((1, 28, 28), np.uint8); img[0, 4:24, 12:16] = 255
->>> list(measure(img, workers=1).columns)
+>>> list(measure(img, execution=Execution("serial")).columns)
 ['index', 'area', 'length', 'thickness', 'slant', 'width', 'height']
 >>> Thinning(amount=0.7)(img).shape
 (1, 28, 28)

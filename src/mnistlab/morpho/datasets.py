@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from mnistlab import random as mrandom
 from mnistlab.errors import MnistlabError
-from mnistlab.morpho.measure import _resolve, images_digest, measure, warm_up
+from mnistlab.morpho.measure import images_digest, measure, warm_up
 from mnistlab.morpho.morphology import Morphology, downscale, morphology
 from mnistlab.morpho.perturb import PERTURBATIONS, Perturbation
 
@@ -89,13 +89,8 @@ def perturb(
     seed: int = 0,
     sample_ids: ArrayLike | None = None,
     scale: int = 4,
-    workers: int | None = None,
-    executor: str | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    scheduler: str | None = None,
-    checkpoint_dir: str | os.PathLike[str] | None = None,
     *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
     execution: Execution | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Perturb every image as a Morpho-MNIST dataset of the given kind.
@@ -111,13 +106,11 @@ def perturb(
         Default ``0..N-1``.
     scale : int
         Upsampling factor.
-    workers, executor, progress, chunk_size, scheduler : optional
-        Shortcuts for the settings of ``execution`` (see :func:`measure`); the result does
-        not depend on them.
     checkpoint_dir : path-like, optional
         Keep each finished chunk there so a failed run resumes (see :func:`measure`).
     execution : Execution, optional
-        How the chunks run; see :func:`mnistlab.parallel.map_chunks`.
+        How the chunks run (see :func:`measure`; default: local processes on every core,
+        chunks of 250 images); the result does not depend on it.
 
     Returns
     -------
@@ -127,15 +120,15 @@ def perturb(
 
     Examples
     --------
+    >>> from mnistlab.execution import Execution
     >>> img = np.zeros((3, 28, 28), np.uint8); img[:, 6:22, 12:16] = 255
-    >>> out, pert = perturb(img, "global", seed=1, workers=1)
+    >>> out, pert = perturb(img, "global", seed=1, execution=Execution("serial"))
     >>> out.shape, pert.dtype
     ((3, 28, 28), dtype('uint8'))
     """
     from mnistlab.data.dataset import check_images
     from mnistlab.parallel import map_chunks
 
-    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     x = check_images(images)
     _check_kind(kind)
     from mnistlab._validate import check_seed
@@ -148,7 +141,7 @@ def perturb(
     parts = map_chunks(
         _perturb_chunk,
         len(x),
-        job,
+        execution,
         arrays=(x, ids),
         args=(kind, int(seed), scale),
         desc=f"perturb {kind}",
@@ -173,14 +166,9 @@ def write_dataset(
     kind: str,
     splits: tuple[str, ...] = ("test",),
     seed: int = 0,
-    workers: int | None = None,
-    executor: str | None = None,
-    progress: bool | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-    scheduler: str | None = None,
-    checkpoint_dir: str | os.PathLike[str] | None = None,
-    chunk_size: int | None = None,
     *,
+    data_dir: str | os.PathLike[str] | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
     execution: Execution | None = None,
 ) -> Path:
     """Write a Morpho-MNIST dataset folder (released layout + ``mnistlab.json``), atomically.
@@ -194,18 +182,18 @@ def write_dataset(
     kind : str
         See :func:`perturb`.
     splits : tuple of {"train", "test"}
-    seed, workers, executor, progress, scheduler
-        See :func:`perturb`. With ``executor="dask"`` and no ``scheduler``, run it inside
-        :func:`mnistlab.parallel.dask_session` to start one LocalCluster for every step.
+    seed : int
+        See :func:`perturb`.
     data_dir : path-like, optional
         Searched first for a registered dataset.
     checkpoint_dir : path-like, optional
         Keep every finished chunk (perturbation and measurement) there, so a failed run
         resumes; delete it after success with :func:`mnistlab.parallel.remove_checkpoints`.
-    chunk_size : int, optional
-        Images per task (default 250).
     execution : Execution, optional
-        How the chunks run; the keywords above override its settings.
+        How the chunks of both steps run (see :func:`measure`; default: local processes on
+        every core, chunks of 250 images). With ``Execution("dask")`` and no scheduler, run
+        it inside :func:`mnistlab.parallel.dask_session` to start one LocalCluster for every
+        step.
 
     Returns
     -------
@@ -218,7 +206,6 @@ def write_dataset(
     from mnistlab.data import load, write_idx
     from mnistlab.data.variants import write_manifest
 
-    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     _check_kind(kind)
     from mnistlab._validate import check_seed as _check_seed
 
@@ -237,7 +224,7 @@ def write_dataset(
                 seed,
                 ds.sample_ids,
                 checkpoint_dir=checkpoint_dir,
-                execution=job,
+                execution=execution,
             )
             files = {
                 "images": f"{prefix}-images-idx3-ubyte.gz",
@@ -249,7 +236,7 @@ def write_dataset(
             write_idx(tmp / files["images"], images)
             write_idx(tmp / files["labels"], ds.labels.astype(np.uint8))
             write_idx(tmp / files["pert"], pert)
-            table = measure(images, checkpoint_dir=checkpoint_dir, execution=job)
+            table = measure(images, checkpoint_dir=checkpoint_dir, execution=execution)
             table.to_csv(tmp / files["morpho"], index=False)
             pd.DataFrame({"sample_id": ds.sample_ids, "pert": pert}).to_csv(
                 tmp / files["metadata"], index=False

@@ -211,39 +211,13 @@ def warm_up(shape: tuple[int, int] = (28, 28), scale: int = 4) -> None:
     _measure_chunk(probe, scale, 0.5, 0.02)
 
 
-def _resolve(
-    execution: Execution | None,
-    executor: str | None,
-    workers: int | None,
-    scheduler: str | None,
-    chunk_size: int | None,
-    progress: bool | None,
-) -> Execution:
-    """The job of a morpho function: ``execution`` with its keyword shortcuts applied."""
-    from mnistlab.execution import resolve_execution
-
-    return resolve_execution(
-        execution,
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-
-
 def measure(
     images: NDArray[np.uint8],
     scale: int = 4,
     threshold: float = 0.5,
     bound_frac: float = 0.02,
-    workers: int | None = None,
-    executor: str | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    scheduler: str | None = None,
-    checkpoint_dir: str | os.PathLike[str] | None = None,
     *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
     execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Measure the Morpho-MNIST morphometrics of every image.
@@ -258,16 +232,15 @@ def measure(
         Relative binarisation threshold in [0, 1).
     bound_frac : float
         Fraction of the mass left outside the bounding parallelogram (half on each side).
-    workers, executor, progress, chunk_size, scheduler : optional
-        Shortcuts for the settings of ``execution`` (default: local processes on every
-        core, chunks of 250 images); the result does not depend on them.
     checkpoint_dir : path-like, optional
         Keep each finished chunk there, so a failed or interrupted run resumes from them
         (see :func:`mnistlab.parallel.checkpoint_dir_for`). The caller deletes it at the end
         with :func:`mnistlab.parallel.remove_checkpoints`.
     execution : Execution, optional
-        How the chunks run (:class:`mnistlab.execution.Execution`); see
-        :func:`mnistlab.parallel.map_chunks`.
+        How the chunks run (:class:`mnistlab.execution.Execution`: executor, workers,
+        scheduler, chunk size, progress bar; see :func:`mnistlab.parallel.map_chunks`).
+        Default: local processes on every core, chunks of 250 images. The result does not
+        depend on it.
 
     Returns
     -------
@@ -277,8 +250,10 @@ def measure(
 
     Examples
     --------
+    >>> from mnistlab.execution import Execution
     >>> img = np.zeros((1, 28, 28), np.uint8); img[0, 4:24, 13:16] = 255
-    >>> measure(img, workers=1)[["area", "height"]].round(1).to_dict("records")
+    >>> table = measure(img, execution=Execution("serial"))
+    >>> table[["area", "height"]].round(1).to_dict("records")
     [{'area': 59.8, 'height': 20.0}]
     """
     import pandas as pd
@@ -287,7 +262,6 @@ def measure(
     from mnistlab.morpho.morphology import _check_scale, _check_threshold
     from mnistlab.parallel import map_chunks
 
-    job = _resolve(execution, executor, workers, scheduler, chunk_size, progress)
     x = check_images(images)
     scale = _check_scale(scale)
     threshold = _check_threshold(threshold)
@@ -298,7 +272,7 @@ def measure(
     parts = map_chunks(
         _measure_chunk,
         n,
-        job,
+        execution,
         arrays=(x,),
         args=(scale, threshold, frac),
         desc="measure",

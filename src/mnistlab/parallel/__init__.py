@@ -44,7 +44,6 @@ from mnistlab.execution import (
     current_execution,
     default_workers,
     execution,
-    resolve_execution,
 )
 from mnistlab.parallel.chunks import DEFAULT_CHUNK, chunk_bounds, map_chunks
 from mnistlab.parallel.dask_backend import dask_session, local_cluster
@@ -66,5 +65,4 @@ __all__ = [
     "map_chunks",
     "map_tasks",
     "remove_checkpoints",
-    "resolve_execution",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,7 @@ from mnistlab.report.blocks import (
     label_aware,
 )
 from mnistlab.report.tables import RunTables
-from mnistlab.run import RunLayout, clean_images
+from mnistlab.run import ACTIVE_LEARNING_FIGURES, ACTIVE_LEARNING_TABLES, RunLayout, clean_images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,33 +268,23 @@ def section_embeddings(ctx: ReportContext) -> Section:
 
 
 def section_active(ctx: ReportContext) -> Section:
+    """Each model's active-learning study: its summary table and the workflow's figures."""
     import pandas as pd
 
     sec = Section("active", "Active learning")
-    folder = RunLayout(ctx.run).active_learning
-    if not folder.is_dir() or not any(folder.rglob("*.csv")):
+    layout = RunLayout(ctx.run)
+    folders = sorted(p for p in layout.active_learning.glob("*/") if p.is_dir())
+    for folder in folders:
+        summary = folder / f"{ACTIVE_LEARNING_TABLES[0]}.csv"
+        unreadable = (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+        with contextlib.suppress(*unreadable):  # without a summary, the figures still show
+            sec.table(pd.read_csv(summary), layout.relative(summary))
+        for name in ACTIVE_LEARNING_FIGURES:
+            png = attached_png(folder / name)
+            if png is not None:
+                sec.image(png, layout.relative(folder / name))
+    if not sec.blocks:
         sec.note = NOT_COMPUTED
-        return sec
-    for path in sorted(folder.rglob("*.csv")):
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-            continue
-        group = next((c for c in ("strategy", "method", "score") if c in frame.columns), None)
-        x = next(
-            (c for c in ("labelled", "n_labelled", "budget", "round") if c in frame.columns), None
-        )
-        y = next(
-            (
-                c
-                for c in ("accuracy", "test_accuracy", "acc_second_half", "acc")
-                if c in frame.columns
-            ),
-            None,
-        )
-        if group and x and y:
-            sec.image(plots.curves_png(frame, x, y, group, path.stem), f"{path.name}: {y} vs {x}")
-        sec.table(frame, RunLayout(ctx.run).relative(path))
     return sec
 
 

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from mnistlab.data.tables import write_table_files
 from mnistlab.errors import MnistlabError
 from mnistlab.figures.active import plot_learning_curve, plot_one_shot
+from mnistlab.run import ACTIVE_LEARNING_FIGURES, ACTIVE_LEARNING_TABLES, RunLayout
 from mnistlab.scores import active
 from mnistlab.scores.active import Predictor, Trainer
 
@@ -51,12 +52,11 @@ def make_trainer(model: str = "tip-cnn", epochs: int | None = None) -> Trainer:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
-    >>> y = np.arange(60) % 3
-    >>> make_trainer("pca-logreg")(x, y, 0).predict_proba(x[:2]).shape
-    (2, 3)
+    >>> from mnistlab.models.quick import fit_quick
+    >>> make_trainer("pca-logreg") is fit_quick
+    True
+    >>> make_trainer("tip-cnn", epochs=1).__name__
+    'train'
     """
     if model == "pca-logreg":
         from mnistlab.models.quick import fit_quick
@@ -96,13 +96,15 @@ def write_active_learning(
     from mnistlab._atomic import atomic_dir
 
     final = Path(out)
+    summary_name, one_shot_name, iterative_name = ACTIVE_LEARNING_TABLES
+    one_shot_png, curve_png = ACTIVE_LEARNING_FIGURES
     with atomic_dir(final, "active-learn") as tmp:
-        write_table_files(one_shot, tmp / "one_shot")
-        write_table_files(summary, tmp / "one_shot_summary", ("csv", "md"))
-        plot_one_shot(summary, tmp / "one_shot.png")
+        write_table_files(one_shot, tmp / one_shot_name)
+        write_table_files(summary, tmp / summary_name, ("csv", "md"))
+        plot_one_shot(summary, tmp / one_shot_png)
         if iterative is not None:
-            write_table_files(iterative, tmp / "iterative")
-            plot_learning_curve(iterative, tmp / "learning_curve.png")
+            write_table_files(iterative, tmp / iterative_name)
+            plot_learning_curve(iterative, tmp / curve_png)
     return final
 
 
@@ -144,7 +146,7 @@ def run_active_learning(
     train = load(str(dataset), split="train", download=False)
     pool_x, pool_y = pool_from_run(run, scores, int(manifest.get("seed", 0)))
     budget = min(budget, pool_y.size // 2)
-    final = run / "active_learning" / model
+    final = RunLayout(run).active_learning_of(model)
     simulate_active_learning(
         final, (train.images, train.labels), (pool_x, pool_y),
         methods=("gini", "entropy"), budget=budget, seeds=seeds, trainer=make_trainer(trainer,
@@ -153,8 +155,8 @@ def run_active_learning(
         iterative_methods=("gini",), progress=progress,
     )  # fmt: skip
     return {
-        "active_learning": final / "one_shot_summary.csv",
-        "learning_curve": final / "learning_curve.png",
+        "active_learning": final / f"{ACTIVE_LEARNING_TABLES[0]}.csv",
+        "learning_curve": final / ACTIVE_LEARNING_FIGURES[1],
     }
 
 

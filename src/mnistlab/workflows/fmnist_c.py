@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mnistlab.data.dataset import Dataset
+    from mnistlab.execution import Execution
     from mnistlab.models.base import Model
 
 __all__ = ["FOLDER", "TRAINED_ON_CLEAN", "TRAINED_ON_CORRUPTED", "fmnist_c_prioritization"]
@@ -74,10 +75,8 @@ def fmnist_c_prioritization(
     compat: str | None = None,
     methods: Sequence[str] | None = None,
     k: Sequence[int] = (100, 1000),
-    workers: int | None = None,
-    executor: str = "local",
     data_dir: str | os.PathLike[str] | None = None,
-    progress: bool = False,
+    execution: Execution | None = None,
     **train_options: Any,
 ) -> dict[str, Any]:
     """Generate the Fashion-MNIST-C layout, train on its train split, rank its test split.
@@ -106,12 +105,12 @@ def fmnist_c_prioritization(
         Scores to evaluate (default: every probability score).
     k : sequence of int
         Budgets of ``found@k``.
-    workers, executor
-        Corruption workers (the output does not depend on them).
     data_dir : path-like, optional
         Searched first for a registered dataset.
-    progress : bool
-        Show progress bars.
+    execution : Execution, optional
+        How the corruption runs (:class:`mnistlab.execution.Execution`; default: local
+        processes on every core, no progress bar; the output does not depend on it);
+        ``execution.progress`` also shows the training's progress.
     **train_options
         Passed to :func:`mnistlab.models.train` (``precision`` for PyTorch models).
 
@@ -123,7 +122,9 @@ def fmnist_c_prioritization(
 
     Examples
     --------
-    >>> info = fmnist_c_prioritization("runs/fashion")  # doctest: +SKIP
+    >>> from mnistlab.execution import Execution
+    >>> job = Execution(workers=2, progress=True)
+    >>> info = fmnist_c_prioritization("runs/fashion", execution=job)  # doctest: +SKIP
     >>> info["apfd"]["fmnist-c train/cnn"]["gini"]  # doctest: +SKIP
     0.836
     """
@@ -137,6 +138,7 @@ def fmnist_c_prioritization(
     from mnistlab.workflows.train import fit_dataset
 
     run = Path(run_dir)
+    progress = execution is not None and execution.progress
     for name, value in (("train_size", train_size), ("test_size", test_size)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise MnistlabError(f"{name} must be a positive integer, got {value!r}")
@@ -163,9 +165,7 @@ def fmnist_c_prioritization(
             seed=seed,
             compat=compat,
             fmt="npy",
-            workers=workers,
-            executor=executor,
-            progress=progress,
+            execution=execution,
         )
         timings["corrupt"] = time.perf_counter() - t0
         corrupted_train = load(data, split="train")

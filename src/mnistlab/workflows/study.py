@@ -62,6 +62,7 @@ from typing import Any
 
 from mnistlab import run as runlib
 from mnistlab.errors import MnistlabError
+from mnistlab.execution import Execution
 
 __all__ = [
     "QUICK_CORRUPTIONS",
@@ -105,6 +106,16 @@ class StudyOptions:
     #: ``(name, path)`` of the model files among ``models`` (set by ``run_study``).
     model_files: tuple[tuple[str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def execution(self) -> Execution:
+        """The one :class:`~mnistlab.execution.Execution` the steps pass to heavy functions:
+        ``executor``, ``workers`` and ``progress``.
+
+        >>> job = StudyOptions(executor="serial", workers=2, progress=False).execution()
+        >>> job.executor, job.workers, job.progress
+        ('serial', 2, False)
+        """
+        return Execution(self.executor, self.workers, progress=self.progress)
 
     def resolved(self) -> StudyOptions:
         """Apply the ``quick`` defaults (2,000 train / 500 test images, 3 epochs, 5 corruptions)."""

@@ -262,12 +262,7 @@ def step_morpho(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     from mnistlab.morpho import measure
 
     images = np.asarray(runlib.clean_images(run_dir))
-    table = measure(
-        images,
-        workers=options.workers,
-        executor=options.executor,
-        progress=options.progress,
-    )
+    table = measure(images, execution=options.execution())
     table = table.drop(columns=["index"])
     table.insert(0, "sample_id", np.arange(len(images), dtype=np.int64))
     runlib.write_table(run_dir, "morpho", table)
@@ -317,10 +312,8 @@ def step_fmnist_c(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
         train_size=options.train_size,
         test_size=options.test_size,
         compat=options.compat,
-        workers=options.workers,
-        executor=options.executor,
         data_dir=options.data_dir,
-        progress=options.progress,
+        execution=options.execution(),
     )
 
 
