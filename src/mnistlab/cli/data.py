@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from mnistlab.cli import _app as opts
-
-
-class ExportFormat(str, Enum):
-    """Formats of ``mnistlab export``."""
-
-    npz = "npz"
-    png = "png"
-    parquet = "parquet"
-    idx = "idx"
-
-
-class SplitChoice(str, Enum):
-    """Splits of ``mnistlab export``."""
-
-    test = "test"
-    train = "train"
-    all = "all"
 
 
 @opts.app.command("datasets")
@@ -56,8 +39,8 @@ def fetch_cmd(
 def export_cmd(
     name: str = typer.Argument(..., help="Registered dataset name or folder of IDX files."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder (new, empty, or a previous one)."),
-    split: SplitChoice = typer.Option(SplitChoice.test, "--split", help="Split(s) to export."),
-    fmt: ExportFormat = typer.Option(ExportFormat.npz, "--format", help="Output format."),
+    split: Literal["test", "train", "all"] = typer.Option("test", "--split", help="Split(s)."),
+    fmt: Literal["npz", "png", "parquet", "idx"] = typer.Option("npz", "--format", help="Format."),
     data_dir: opts.DataDir = None,
     download: opts.Download = True,
     progress: opts.Progress = True,
@@ -67,9 +50,9 @@ def export_cmd(
     from mnistlab.data.formats import export
 
     opts.check_out(out, "export", opts.dataset_path(name, data_dir), overwrite=overwrite)
-    splits = ("train", "test") if split is SplitChoice.all else (split.value,)
+    splits = ("train", "test") if split == "all" else (split,)
     folder = export(
-        name, out, format=fmt.value, splits=splits, data_dir=data_dir, download=download,
+        name, out, format=fmt, splits=splits, data_dir=data_dir, download=download,
         progress=progress,
     )  # fmt: skip
-    typer.echo(f"{name}: {', '.join(splits)} written as {fmt.value} to {folder}")
+    typer.echo(f"{name}: {', '.join(splits)} written as {fmt} to {folder}")

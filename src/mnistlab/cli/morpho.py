@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -14,18 +14,16 @@ from mnistlab.cli import _app as opts
 @opts.with_execution()
 def measure_cmd(
     name: str = typer.Argument(..., help="Registered dataset or folder of IDX files."),
-    split: str = typer.Option("test", "--split", help="train or test."),
+    split: Literal["test", "train"] = typer.Option("test", "--split", help="Split."),
     out: Path = typer.Option(..., "--out", "-o", help="FILE.csv or FILE.parquet."),
     data_dir: opts.DataDir = None,
     overwrite: opts.Overwrite = False,
     job: Any = None,
 ) -> None:
     """Measure Morpho-MNIST morphometrics (area, length, thickness, slant, width, height)."""
-    from mnistlab._validate import check_name
     from mnistlab.workflows.morpho import measure_dataset
 
     opts.check_suffix(out, (".csv", ".parquet"))
-    check_name(split, ("train", "test"), "--split")
     opts.check_out(
         out, "measure", opts.dataset_path(name, data_dir), overwrite=overwrite, file=True
     )
@@ -39,7 +37,7 @@ def perturb_cmd(
     name: str = typer.Argument(..., help="Registered dataset or folder of IDX files."),
     kind: str = typer.Option(..., "--kind", help="plain, thin, thic, swel, frac, global or local."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder (new, empty, or a previous one)."),
-    split: str = typer.Option("test", "--split", help="test, train or all."),
+    split: Literal["test", "train", "all"] = typer.Option("test", "--split", help="Split(s)."),
     seed: opts.Seed = 0,
     data_dir: opts.DataDir = None,
     overwrite: opts.Overwrite = False,
@@ -50,7 +48,7 @@ def perturb_cmd(
     from mnistlab.morpho.datasets import KINDS
     from mnistlab.workflows.morpho import SPLITS, perturb_dataset
 
-    splits = SPLITS[check_name(split, SPLITS, "--split")]
+    splits = SPLITS[split]
     check_name(kind, KINDS, "--kind")
     opts.check_out(out, "perturb", opts.dataset_path(name, data_dir), overwrite=overwrite)
     folder = perturb_dataset(name, out, kind, splits, seed, job, data_dir)
