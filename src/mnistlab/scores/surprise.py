@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mnistlab.data import check_labels
 from mnistlab.errors import MnistlabError
 
 __all__ = [
@@ -72,15 +73,6 @@ def as_traces(ats: ArrayLike, name: str = "ats") -> NDArray[np.float64]:
     if not np.isfinite(a).all():
         raise MnistlabError(f"{name}: contains NaN or infinite values")
     return a
-
-
-def _labels(labels: ArrayLike, n: int, name: str) -> NDArray[np.int64]:
-    y = np.asarray(labels)
-    if y.shape != (n,):
-        raise MnistlabError(f"{name}: expected shape ({n},), got {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        raise MnistlabError(f"{name}: expected integer classes, got dtype {y.dtype}")
-    return y.astype(np.int64, copy=False)
 
 
 def stable_cholesky(cov: NDArray[np.float64], ridge: float = 1e-5) -> NDArray[np.float64]:
@@ -119,7 +111,7 @@ class DSA:
 
     def fit(self, train_ats: ArrayLike, train_labels: ArrayLike) -> DSA:
         self._train = as_traces(train_ats, "train_ats")
-        self._labels = _labels(train_labels, self._train.shape[0], "train_labels")
+        self._labels = check_labels(train_labels, self._train.shape[0], "train_labels")
         self.classes_ = np.unique(self._labels)
         if self.classes_.size < 2:
             raise MnistlabError("train_labels: DSA needs training traces of at least 2 classes")
@@ -133,7 +125,7 @@ class DSA:
         a = as_traces(ats)
         if a.shape[1] != self._train.shape[1]:
             raise MnistlabError(f"ats: {a.shape[1]} neurons, fitted on {self._train.shape[1]}")
-        yhat = _labels(pred, a.shape[0], "pred")
+        yhat = check_labels(pred, a.shape[0], "pred")
         _check_classes(yhat, self.classes_)
         out = np.empty(a.shape[0], dtype=np.float64)
         for c in np.unique(yhat):
@@ -186,7 +178,7 @@ class LSA:
         if self.n_neurons is not None and self.n_neurons < 1:
             raise MnistlabError(f"n_neurons: must be >= 1 or None, got {self.n_neurons}")
         x = as_traces(train_ats, "train_ats")
-        y = _labels(train_labels, x.shape[0], "train_labels")
+        y = check_labels(train_labels, x.shape[0], "train_labels")
         self.dim_ = x.shape[1]
         self.models_ = {}
         for c in np.unique(y):
@@ -232,7 +224,7 @@ class MahalanobisSA:
 
     def fit(self, train_ats: ArrayLike, train_labels: ArrayLike) -> MahalanobisSA:
         x = as_traces(train_ats, "train_ats")
-        y = _labels(train_labels, x.shape[0], "train_labels")
+        y = check_labels(train_labels, x.shape[0], "train_labels")
         self.dim_ = x.shape[1]
         all_neurons = np.arange(x.shape[1])
         self.models_ = {}
@@ -264,7 +256,7 @@ def _by_predicted_class(
     a = as_traces(ats)
     if a.shape[1] != dim:
         raise MnistlabError(f"ats: {a.shape[1]} neurons, fitted on {dim}")
-    yhat = _labels(pred, a.shape[0], "pred")
+    yhat = check_labels(pred, a.shape[0], "pred")
     _check_classes(yhat, np.array(sorted(models), dtype=np.int64))
     return a, [(models[int(c)], np.flatnonzero(yhat == c)) for c in np.unique(yhat)]
 
