@@ -443,3 +443,23 @@ def test_a_local_dask_cluster_leaves_this_process_environment_alone() -> None:
         assert env == "1"
     finally:
         cluster.close()
+
+
+def test_dask_executor_runs_inside_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from mnistlab.execution import Execution
+    from mnistlab.parallel import dask_backend, execution_session
+
+    opened: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(
+        dask_backend,
+        "dask_session",
+        lambda scheduler, workers: opened.append((scheduler, workers)) or contextlib.nullcontext(),
+    )
+    with execution_session(Execution("local", 2)):
+        pass
+    assert opened == []
+    with execution_session(Execution("dask", 3, "tcp://10.0.0.5:8786")):
+        pass
+    assert opened == [("tcp://10.0.0.5:8786", 3)]

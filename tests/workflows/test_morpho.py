@@ -1,33 +1,15 @@
-"""mnistlab.workflows.morpho: one Dask session per job, checkpoints removed at the end."""
+"""mnistlab.workflows.morpho: the morphometrics table of a dataset, checkpoints removed."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from mnistlab import parallel
 from mnistlab.execution import Execution
 from mnistlab.parallel import checkpoint_dir_for
-from mnistlab.workflows.morpho import execution_session, measure_dataset
-
-
-def test_dask_executor_runs_inside_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    opened: list[tuple[Any, Any]] = []
-    monkeypatch.setattr(
-        parallel,
-        "dask_session",
-        lambda scheduler, workers: opened.append((scheduler, workers)) or contextlib.nullcontext(),
-    )
-    with execution_session(Execution("local", 2)):
-        pass
-    assert opened == []
-    with execution_session(Execution("dask", 3, "tcp://10.0.0.5:8786")):
-        pass
-    assert opened == [("tcp://10.0.0.5:8786", 3)]
+from mnistlab.workflows.morpho import measure_dataset
 
 
 def test_measure_dataset_writes_the_table_keyed_by_sample_id(mnist_dir: Any, tmp_path: Any) -> None:

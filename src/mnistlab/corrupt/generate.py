@@ -42,7 +42,6 @@ from mnistlab.corrupt.layouts import (
     _fmnist_c,
     _load_splits,
     _mnist_c,
-    _session,
 )
 from mnistlab.corrupt.registry import get, names, resolve_compat
 from mnistlab.data.dataset import Dataset
@@ -218,12 +217,12 @@ def generate(
     from mnistlab._atomic import atomic_dir
     from mnistlab.data.variants import write_manifest
     from mnistlab.execution import execution as job_block
-    from mnistlab.parallel import checkpoint_dir_for
+    from mnistlab.parallel import checkpoint_dir_for, execution_session
 
     ckpt = checkpoint_dir_for(out) if job.checkpoint else None
     # One worker pool for every corruption and split of the job (warm caches in each worker).
     with (
-        _session(job.executor, job.scheduler, job.workers),
+        execution_session(job),
         job_block(
             job.executor, job.workers, job.scheduler, chunk_size=size, progress=job.progress
         ) as run,

@@ -203,16 +203,6 @@ def _dataset_name(dataset: Any, first: Dataset) -> str:
     return os.fspath(dataset)
 
 
-def _session(executor: str, scheduler: str | None, workers: int | None) -> Any:
-    import contextlib
-
-    if executor != "dask":
-        return contextlib.nullcontext()
-    from mnistlab.parallel import dask_session
-
-    return dask_session(scheduler, workers)
-
-
 def _chunked(
     fn: Any,
     data: Mapping[str, Dataset],

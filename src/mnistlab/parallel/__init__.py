@@ -46,7 +46,7 @@ from mnistlab.execution import (
     execution,
 )
 from mnistlab.parallel.chunks import DEFAULT_CHUNK, chunk_bounds, map_chunks
-from mnistlab.parallel.dask_backend import dask_session, local_cluster
+from mnistlab.parallel.dask_backend import dask_session, execution_session, local_cluster
 from mnistlab.parallel.tasks import ChunkError, iter_tasks, map_tasks
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "dask_session",
     "default_workers",
     "execution",
+    "execution_session",
     "iter_tasks",
     "local_cluster",
     "map_chunks",

@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mnistlab.errors import MnistlabError
-from mnistlab.execution import Items, Results, TaskFailed, default_workers, describe_error
+from mnistlab.execution import (
+    Execution,
+    Items,
+    Results,
+    TaskFailed,
+    default_workers,
+    describe_error,
+)
 
-__all__ = ["CONNECT_TIMEOUT", "dask_session", "local_cluster", "run_dask"]
+__all__ = ["CONNECT_TIMEOUT", "dask_session", "execution_session", "local_cluster", "run_dask"]
 
 
 # Clients of the enclosing dask_session() blocks: (scheduler address or None, client).
@@ -239,3 +246,11 @@ def run_dask(
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def execution_session(job: Execution) -> contextlib.AbstractContextManager[Any]:
+    """:func:`dask_session` of ``job``'s scheduler and workers for a Dask job (one client for
+    every step of the job); a no-op context for the other executors."""
+    if job.executor != "dask":
+        return contextlib.nullcontext()
+    return dask_session(job.scheduler, job.workers)

@@ -8,34 +8,22 @@ resumes, and removed once the output is in place.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnistlab._checkpoints import checkpoint_dir_for, remove_checkpoints
 from mnistlab.execution import Execution
+from mnistlab.parallel import execution_session
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SPLITS", "execution_session", "measure_dataset", "perturb_dataset"]
+__all__ = ["SPLITS", "measure_dataset", "perturb_dataset"]
 
 #: The ``--split`` choices of a perturbed dataset.
 SPLITS = {"test": ("test",), "train": ("train",), "all": ("train", "test")}
-
-
-@contextlib.contextmanager
-def execution_session(job: Execution) -> Iterator[None]:
-    """The job's Dask session (with ``executor="dask"``) around the block; yields nothing."""
-    if job.executor != "dask":
-        yield None
-        return
-    from mnistlab.parallel import dask_session
-
-    with dask_session(job.scheduler, job.workers):
-        yield None
 
 
 def measure_dataset(
