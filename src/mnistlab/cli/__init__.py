@@ -8,15 +8,13 @@ only once complete); see :mod:`mnistlab.shell`. Heavy libraries (torch, scikit-l
 dask, ...) are imported inside the commands that need them, so ``mnistlab --help`` is fast.
 """
 
-from __future__ import annotations
-
 import sys
 from typing import Any
 
 import typer
 
 # Importing the command modules registers their commands on ``app``.
-from mnistlab.cli import compare, corrupt, data, models, morpho, report, scores  # noqa: F401
+from mnistlab.cli import corrupt, data, models, morpho, report, scores  # noqa: F401
 from mnistlab.cli._app import app
 from mnistlab.shell import handle_signals, one_line, report_exit
 

@@ -1,6 +1,4 @@
-"""The typer application shared by every command module, and the options they share."""
-
-from __future__ import annotations
+"""The typer application, the options several commands share, and :func:`command`."""
 
 import functools
 import inspect
@@ -11,8 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from mnistlab._validate import check_positive, check_seed, check_suffix
+from mnistlab.errors import MnistlabError
 
-__all__ = ["app", "check_out", "check_suffix", "dataset_path", "execution_of", "parse_list"]
+__all__ = ["app", "check_out", "command", "dataset_path", "execution_of", "parse_list"]
 
 app = typer.Typer(
     name="mnistlab",
@@ -57,11 +56,22 @@ Download = Annotated[bool, _opt("--download/--no-download", help="Download when 
 Overwrite = Annotated[bool, _opt("--overwrite", help="Replace an output of this kind (or a file).")]
 TrainSubset = Annotated[int | None, count("--train-subset", "N random train images per seed.")]
 Model = Annotated[str | None, _opt("--model", help="Model of the run (default cnn).")]
+#: The execution options of :func:`command` (``executor=``): name, type, default.
+EXECUTION = {"workers": (Workers, None), "executor": (Executor, "local"),
+             "scheduler": (Scheduler, None), "chunk_size": (ChunkSize, None),
+             "checkpoint": (Checkpoint, False), "progress": (Progress, True)}  # fmt: skip
 
 
-def parse_list(value: str | None) -> list[str] | None:
-    """Split a comma-separated option (``"a,b"``) into names; None stays None."""
-    return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+def parse_list(value: str | None, convert: Callable[[str], Any] = str, what: str = "") -> Any:
+    """The items of a comma-separated option (``"a,b"``) as a tuple, each ``convert``-ed.
+
+    None stays None; an item that ``convert`` refuses is one error naming ``what``.
+    """
+    try:
+        items = None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+        return None if items is None else tuple(convert(item) for item in items)
+    except ValueError:
+        raise MnistlabError(f"{what}: expected a comma-separated list, got {value!r}") from None
 
 
 def dataset_path(name: Any, data_dir: Any = None) -> Path | None:
@@ -74,75 +84,65 @@ def dataset_path(name: Any, data_dir: Any = None) -> Path | None:
 def check_out(out: Path | None, kind: str, *inputs: Any, overwrite: bool, **policy: Any) -> None:
     """:func:`mnistlab._output.prepare_out` for a command's ``--out`` (before any work).
 
-    ``file="table"``: a table file by suffix (.csv, .parquet, .md), or a folder without one.
+    ``file``: ``True`` for a file, ``"table"`` for a table (.csv, .parquet, .md, or a folder
+    without a suffix), or the suffixes a file must have.
     """
     from mnistlab._output import prepare_out
     from mnistlab.data.tables import check_table_suffix
 
-    if out is None:
-        return
-    if policy.get("file") == "table":
-        policy["file"] = bool(check_table_suffix(out, policy.get("what", "--out")))
-    prepare_out(out, kind, inputs=inputs, overwrite=overwrite, **policy)
+    file, what = policy.pop("file", False), policy.get("what", "--out")
+    if out is not None:
+        if file == "table":
+            file = bool(check_table_suffix(out, what))
+        elif isinstance(file, tuple):
+            file = bool(check_suffix(out, file, what))
+        prepare_out(out, kind, inputs=inputs, overwrite=overwrite, file=file, **policy)
 
 
-def execution_of(
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    chunk_size: int | None = None,
-    checkpoint: bool = False,
-    progress: bool = True,
-) -> Any:
-    """The :class:`~mnistlab.execution.Execution` of a command's options, each checked."""
+def execution_of(executor: str, workers: Any, **options: Any) -> Any:
+    """The checked :class:`~mnistlab.execution.Execution` of a command's options."""
     from mnistlab._validate import check_name, check_scheduler
     from mnistlab.execution import EXECUTORS, Execution
 
     check_name(executor, EXECUTORS, "--executor")
-    job = Execution(executor, workers, scheduler, chunk_size, checkpoint, progress)
-    check_scheduler(job.scheduler, executor)
-    return job
+    check_scheduler(options.get("scheduler"), executor)
+    return Execution(executor, workers, **options)
 
 
-def with_execution(executor: str = "local") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command the execution options, which it receives as one value, ``job``.
+def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: Any = False,
+            executor: str = "") -> Callable[[Callable[..., Any]], Any]:  # fmt: skip
+    """Register a command on :data:`app`, with the parts several commands share.
 
-    The options are ``--workers``, ``--executor`` (default ``executor``), ``--scheduler``,
-    ``--chunk-size``, ``--checkpoint`` and ``--progress/--no-progress``; the command's own
-    ``job`` parameter (an :class:`~mnistlab.execution.Execution`, checked by
-    :func:`execution_of`) takes their place.
+    ``writes`` (the kind of output) adds ``--overwrite`` (unless the command reads it too) and
+    checks ``--out`` with :func:`check_out` (``file``: as there) against the ``inputs``
+    (parameter names; a dataset name stands for its folder) before the command runs.
+    ``executor`` (its default) adds the :data:`EXECUTION` options, which the command receives
+    as one ``job`` (:func:`execution_of`).
     """
-    group = {
-        "workers": (Workers, None),
-        "executor": (Executor, executor),
-        "scheduler": (Scheduler, None),
-        "chunk_size": (ChunkSize, None),
-        "checkpoint": (Checkpoint, False),
-        "progress": (Progress, True),
-    }
-    extra = [inspect.Parameter(n, KEYWORD, default=d, annotation=t) for n, (t, d) in group.items()]
 
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        own = inspect.signature(command, eval_str=True)
+    shared = dict(EXECUTION, executor=(Executor, executor)) if executor else {}
+    if writes:
+        shared["overwrite"] = (Overwrite, False)
 
-        @functools.wraps(command)
-        def run(**kw: Any) -> Any:
-            job = execution_of(**{name: kw.pop(name) for name in group})
-            return command(**kw, job=job)
+    def decorate(run: Callable[..., Any]) -> Any:
+        own = dict(inspect.signature(run).parameters)
+        added = [inspect.Parameter(n, KEYWORD, default=d, annotation=t)
+                 for n, (t, d) in shared.items() if n not in own]  # fmt: skip
+        params = [p for p in own.values() if p.name != "job"] + added
 
-        params = [p for p in own.parameters.values() if p.name != "job"]
-        run.__signature__ = own.replace(parameters=params + extra)  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in params + extra}
-        return run
+        @functools.wraps(run)
+        def checked(**kw: Any) -> Any:
+            if executor:
+                kw["job"] = execution_of(**{n: kw.pop(n) for n in EXECUTION})
+            if writes:
+                items = [v for n in inputs for v in (kw[n] if isinstance(kw[n], list) else [kw[n]])]
+                overwrite = kw["overwrite"] if "overwrite" in own else kw.pop("overwrite")
+                paths = [dataset_path(v, kw.get("data_dir")) for v in items]
+                check_out(kw["out"], writes, *paths, overwrite=overwrite, file=file)
+            return run(**kw)
+
+        checked.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        checked.__annotations__ = {p.name: p.annotation for p in params}
+        return app.command(name)(checked)
 
     return decorate
-
-
-def show(table: Any, digits: int = 4) -> None:
-    """Print a table (pandas) in full, floats with ``digits`` decimals."""
-    import pandas as pd
-
-    with pd.option_context(
-        "display.max_rows", 500, "display.max_columns", 50, "display.width", 200
-    ):
-        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))

@@ -1,21 +1,19 @@
 """Corruption commands: ``mnistlab corruptions`` (list, picture grid) and ``mnistlab corrupt``."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from mnistlab.cli import _app as opts
 
 
-@opts.app.command("corruptions")
+@opts.command("corruptions")
 def corruptions_cmd(
     family: str | None = typer.Option(None, "--family", help="Only this family."),
     grid: Path | None = typer.Option(None, "--grid", help="Also draw them all into this PNG."),
-    images: int = typer.Option(3, "--images", help="Images per cell of the grid."),
+    images: Annotated[int, opts.count("--images", "Images per cell of the grid.")] = 3,
     dataset: str = typer.Option("fashion-mnist", "--dataset", help="Images of the grid."),
     seed: opts.Seed = 0,
     compat: str | None = typer.Option(None, "--compat", help="default or mnist-c (grid)."),
@@ -23,31 +21,25 @@ def corruptions_cmd(
     overwrite: opts.Overwrite = False,
 ) -> None:
     """List corruptions: family, releases, benchmark severity, the five parameters, compat notes."""
-    from mnistlab._validate import check_positive
     from mnistlab.corrupt import names
     from mnistlab.corrupt.listing import describe_corruptions
+    from mnistlab.workflows.variants import dataset_corruption_grid
 
     chosen = names(family=family)
-    if grid is not None:
-        check_positive(images, "--images", allow_none=False)
-        opts.check_out(
-            grid, "grid", opts.dataset_path(dataset, data_dir), overwrite=overwrite, file=True
-        )
+    source = opts.dataset_path(dataset, data_dir)
+    opts.check_out(grid, "grid", source, overwrite=overwrite, file=True, what="--grid")
     typer.echo(describe_corruptions(chosen))
     if grid is not None:
-        from mnistlab.workflows.variants import dataset_corruption_grid
-
         path = dataset_corruption_grid(
             grid, dataset, chosen, images=images, data_dir=data_dir, seed=seed, compat=compat
         )
         typer.echo(f"grid: {path}")
 
 
-@opts.app.command("corrupt")
-@opts.with_execution()
+@opts.command("corrupt", writes="corrupt", inputs=("name",), executor="local")
 def corrupt_cmd(
     name: str = typer.Argument(..., help="Dataset name or folder (anything `load` reads)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder (new, empty, or a previous one)."),
+    out: Path = opts.out_option("Folder (new, empty, or a previous one)."),
     split: str = typer.Option("test", "--split", help="test, train or all."),
     layout: str = typer.Option("mnist-c", "--layout", help="mnist-c or fmnist-c."),
     corruptions: str | None = typer.Option(None, "--corruptions", help="a,b (the release's)."),
@@ -57,13 +49,11 @@ def corrupt_cmd(
     fmt: str | None = typer.Option(None, "--format", help="npy, idx, npz or parquet (release's)."),
     limit: opts.Limit = None,
     data_dir: opts.DataDir = None,
-    overwrite: opts.Overwrite = False,
     job: Any = None,
 ) -> None:
     """Write a corrupted dataset in the MNIST-C or Fashion-MNIST-C layout."""
     from mnistlab.corrupt.generate import generate
 
-    opts.check_out(out, "corrupt", opts.dataset_path(name, data_dir), overwrite=overwrite)
     start = time.perf_counter()
     path = generate(
         name, out, layout=layout, splits=split, corruptions=opts.parse_list(corruptions),

@@ -1,7 +1,5 @@
 """Data commands: datasets, fetch, export."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Literal
 
@@ -10,7 +8,7 @@ import typer
 from mnistlab.cli import _app as opts
 
 
-@opts.app.command("datasets")
+@opts.command("datasets")
 def datasets_cmd(
     data_dir: opts.DataDir = None,
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the found files."),
@@ -21,7 +19,7 @@ def datasets_cmd(
     typer.echo("\n".join(catalog_lines(data_dir, verify)))
 
 
-@opts.app.command("fetch")
+@opts.command("fetch")
 def fetch_cmd(
     name: str = typer.Argument(..., help="Registered dataset name."),
     data_dir: opts.DataDir = None,
@@ -35,24 +33,20 @@ def fetch_cmd(
     typer.echo(f"{name}: {loc.folder} ({loc.source}, {status})")
 
 
-@opts.app.command("export")
+@opts.command("export", writes="export", inputs=("name",))
 def export_cmd(
     name: str = typer.Argument(..., help="Registered dataset name or folder of IDX files."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder (new, empty, or a previous one)."),
+    out: Path = opts.out_option("Folder (new, empty, or a previous one)."),
     split: Literal["test", "train", "all"] = typer.Option("test", "--split", help="Split(s)."),
     fmt: Literal["npz", "png", "parquet", "idx"] = typer.Option("npz", "--format", help="Format."),
     data_dir: opts.DataDir = None,
     download: opts.Download = True,
     progress: opts.Progress = True,
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """Export a dataset as NPZ, a PNG folder (ImageFolder layout), HF-style Parquet or IDX."""
     from mnistlab.data.formats import export
 
-    opts.check_out(out, "export", opts.dataset_path(name, data_dir), overwrite=overwrite)
     splits = ("train", "test") if split == "all" else (split,)
-    folder = export(
-        name, out, format=fmt, splits=splits, data_dir=data_dir, download=download,
-        progress=progress,
-    )  # fmt: skip
+    folder = export(name, out, format=fmt, splits=splits, data_dir=data_dir, download=download,
+                    progress=progress)  # fmt: skip
     typer.echo(f"{name}: {', '.join(splits)} written as {fmt} to {folder}")

@@ -1,7 +1,5 @@
 """Model commands: train, predict, evaluate, benchmark, study."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer
@@ -15,7 +13,7 @@ _STUDY_MODELS = (
 )
 
 
-@opts.app.command("train")
+@opts.command("train", writes="model", inputs=("name",))
 def train_cmd(
     name: str = typer.Argument(..., help="Dataset name or IDX folder (its train split)."),
     model: str = typer.Option("cnn", "--model", "-m", help=_MODELS),
@@ -40,10 +38,7 @@ def train_cmd(
         augment_workers=augment_workers,
     )  # fmt: skip
     source = opts.dataset_path(name, data_dir)
-    opts.check_out(out, "model", source, overwrite=overwrite)
-    if onnx is not None:
-        opts.check_suffix(onnx, (".onnx",), "--onnx")
-        opts.check_out(onnx, "onnx", source, out, overwrite=overwrite, file=True, what="--onnx")
+    opts.check_out(onnx, "onnx", source, out, overwrite=overwrite, file=(".onnx",), what="--onnx")
     fitted = train_on_dataset(
         name, model, options, epochs=epochs, seed=seed, train_size=train_size,
         data_dir=data_dir, progress=progress, out=out, onnx=onnx,
@@ -53,7 +48,7 @@ def train_cmd(
                f"{m['training_seconds']:.1f} s -> {out}")  # fmt: skip
 
 
-@opts.app.command("predict")
+@opts.command("predict", writes="predict", inputs=("model", "data"), file=(".parquet",))
 def predict_cmd(
     model: Path = typer.Argument(..., help="Model folder, .onnx, or logits (.npy/.csv/.parquet)."),
     data: str = typer.Argument(..., help="Dataset, IDX folder, or a corrupt/perturb folder."),
@@ -66,37 +61,32 @@ def predict_cmd(
     executor: opts.Executor = "serial",
     workers: opts.Workers = None,
     progress: opts.Progress = True,
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """Predict every variant of DATA: one row per (variant, sample), logits and probabilities."""
     from mnistlab.models.predict import iter_predictions, resolve_model, write_predictions
 
-    opts.check_suffix(out, (".parquet",))
-    job = opts.execution_of(executor, workers, progress=progress)  # checked before any work
-    opts.check_out(out, "predict", model, opts.dataset_path(data), overwrite=overwrite, file=True)
+    job = opts.execution_of(executor, workers, progress=progress)
     fitted = resolve_model(model, layout=layout, scale=scale, scores=scores)
     rows = iter_predictions(fitted, data, split=split, model_name=name, execution=job)
     path, n = write_predictions(out, rows)
     typer.echo(f"{n} predictions -> {path}")
 
 
-@opts.app.command("evaluate")
+@opts.command("evaluate", writes="evaluate", inputs=("preds", "baseline"))
 def evaluate_cmd(
     preds: list[Path] = typer.Argument(..., help="Predictions tables (from 'mnistlab predict')."),
     out: Path = opts.out_option("Output folder for tables and plots."),
     baseline: str | None = typer.Option(None, "--baseline", help="mCE baseline: file or model."),
     bins: int = typer.Option(15, "--bins", min=1, help="Bins of the expected calibration error."),
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """Robustness: accuracy per corruption x severity, drop, mCE, ECE, per-class accuracy."""
-    from mnistlab.workflows.evaluate import evaluate_into, split_baseline, summary_lines
+    from mnistlab.workflows.evaluate import evaluate_into, summary_lines
 
-    opts.check_out(out, "evaluate", *preds, split_baseline(baseline)[1], overwrite=overwrite)
     tables = evaluate_into(preds, out, baseline=baseline, n_bins=bins)
     typer.echo("\n".join([*summary_lines(tables["mce"]), f"tables and plots -> {out}"]))
 
 
-@opts.app.command("benchmark")
+@opts.command("benchmark", writes="benchmark", inputs=("name",))
 def benchmark_cmd(
     name: str = typer.Argument("fashion-mnist", help="Dataset name or IDX folder."),
     out: Path = opts.out_option("Folder of results.jsonl, results.md, results.png (the cache)."),
@@ -113,18 +103,16 @@ def benchmark_cmd(
     """
     from mnistlab.workflows.benchmark import run_benchmark
 
-    opts.check_out(out, "benchmark", opts.dataset_path(name, data_dir), overwrite=True)
     table = run_benchmark(
         name, out, models=opts.parse_list(models), train_size=train_size, test_size=test_size,
-        seed=seed, data_dir=str(data_dir) if data_dir else None, log=typer.echo,
-        overwrite=overwrite,
+        seed=seed, data_dir=data_dir, log=typer.echo, overwrite=overwrite,
     )  # fmt: skip
     best = table.iloc[0]
     typer.echo(f"best: {best['classifier']} {best['params']} {best['accuracy']:.4f} "
                f"-> {out / 'results.md'}")  # fmt: skip
 
 
-@opts.app.command("study")
+@opts.command("study", writes="run", inputs=("dataset",))
 def study_cmd(
     out: Path = opts.out_option("Run directory (runs/NAME)."),
     dataset: str = typer.Option("fashion-mnist", "--dataset", help="Dataset name or IDX folder."),
@@ -155,18 +143,13 @@ def study_cmd(
     """
     from mnistlab.workflows.study import StudyOptions, run_study, summary_lines
 
-    opts.check_out(out, "run", opts.dataset_path(dataset, data_dir), overwrite=True)
     options = StudyOptions(
-        dataset=dataset, seed=seed, quick=quick, corruptions=_names(corruptions), epochs=epochs,
-        models=tuple(opts.parse_list(models) or ()), baseline=baseline, compat=compat,
+        dataset=dataset, seed=seed, quick=quick, corruptions=opts.parse_list(corruptions) or None,
+        epochs=epochs, models=opts.parse_list(models), baseline=baseline, compat=compat,
         executor=executor, workers=workers, data_dir=str(data_dir) if data_dir else None,
         progress=progress, active_learning=active_learning, fmnist_c=fmnist_c,
-        augment=_names(augment), augment_p=augment_p,
+        augment=opts.parse_list(augment) or None, augment_p=augment_p,
     )  # fmt: skip
-    steps_, force = opts.parse_list(steps), force or overwrite
-    manifest = run_study(out, options, steps=steps_, force=force, log=typer.echo)
+    manifest = run_study(out, options, steps=opts.parse_list(steps), force=force or overwrite,
+                         log=typer.echo)  # fmt: skip
     typer.echo("\n".join([*summary_lines(manifest), f"run -> {out}  (report: {out}/report.html)"]))
-
-
-def _names(value: str | None) -> tuple[str, ...] | None:
-    return tuple(opts.parse_list(value) or ()) or None

@@ -1,7 +1,5 @@
 """Score commands: score, prioritize, label-issues, active-learn, hardness."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer
@@ -16,34 +14,22 @@ _METHODS = (
 _TABLE = "Table: .csv, .parquet or .md (a folder without suffix: CSV and Markdown)."
 
 
-def _budgets(value: str) -> list[int]:
-    try:
-        ks = [int(v) for v in opts.parse_list(value) or []]
-    except ValueError:
-        raise MnistlabError(f"--k: expected integers like 100,1000, got {value!r}") from None
-    if not ks or min(ks) < 1:
-        raise MnistlabError(f"--k: expected positive integers, got {value!r}")
-    return ks
-
-
-@opts.app.command("score")
+@opts.command("score", writes="score", inputs=("preds",), file="table")
 def score_cmd(
     preds: Path = typer.Argument(..., help="Predictions table (.parquet or .csv)."),
     methods: str | None = typer.Option(None, "--methods", help=_METHODS),
     out: Path = opts.out_option(_TABLE),
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """Hardness scores of every prediction (higher = more likely misclassified)."""
     from mnistlab.data.tables import write_table
     from mnistlab.scores.table import read_preds, score_table
 
-    opts.check_out(out, "score", preds, overwrite=overwrite, file="table")
     table = score_table(read_preds(preds), opts.parse_list(methods))
     write_table(table, out, "score")
     typer.echo(f"{out}: {len(table)} rows, {table['variant'].nunique()} variants")
 
 
-@opts.app.command("prioritize")
+@opts.command("prioritize", writes="prioritize", inputs=("preds", "scores"), file="table")
 def prioritize_cmd(
     preds: Path = typer.Argument(..., help="Predictions table (or a scores table)."),
     scores: Path | None = typer.Option(None, "--scores", help="Scores table (default: of PREDS)."),
@@ -51,22 +37,22 @@ def prioritize_cmd(
     k: str = typer.Option("100,1000", "--k", help="Budgets for found@k, comma-separated."),
     variant: str | None = typer.Option(None, "--variant", help="Only these variants (a,b)."),
     out: Path | None = opts.out_option(_TABLE, required=False),
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """APFD, AUROC, AUPR and misclassifications in the top k, for every score on every variant."""
-    from mnistlab.data.tables import write_table
+    from mnistlab.data.tables import format_table, write_table
     from mnistlab.scores.table import prioritize_file
 
-    ks = _budgets(k)
-    opts.check_out(out, "prioritize", preds, scores, overwrite=overwrite, file="table")
+    ks = opts.parse_list(k, int, "--k")
+    if not ks or min(ks) < 1:
+        raise MnistlabError(f"--k: expected positive integers like 100,1000, got {k!r}")
     source = scores if scores is not None else preds
     result = prioritize_file(source, opts.parse_list(methods), ks, opts.parse_list(variant))
-    opts.show(result)
+    typer.echo(format_table(result))
     for path in write_table(result, out, "prioritize") if out is not None else []:
         typer.echo(f"wrote {path}")
 
 
-@opts.app.command("label-issues")
+@opts.command("label-issues", writes="label-issues", inputs=("source", "grid"), file="table")
 def label_issues_cmd(
     source: str = typer.Argument(..., help="Dataset name / IDX folder, or a predictions table."),
     split: str = typer.Option("test", "--split", help="Split of a dataset."),
@@ -85,17 +71,16 @@ def label_issues_cmd(
     A dataset is scored by cross-validated PCA + logistic regression; a predictions table's
     clean rows are used as they are (a model trained on another split is out-of-sample).
     """
-    from mnistlab.data.tables import write_table
+    from mnistlab.data.tables import format_table, write_table
     from mnistlab.workflows.label_issues import find_source_issues, write_issue_grid
 
-    source_path = opts.dataset_path(source, data_dir)
-    opts.check_out(out, "label-issues", source_path, grid, overwrite=overwrite, file="table")
-    opts.check_out(grid, "grid", source_path, out, overwrite=overwrite, file=True, what="--grid")
+    inputs = opts.dataset_path(source, data_dir), out
+    opts.check_out(grid, "grid", *inputs, overwrite=overwrite, file=True, what="--grid")
     table, images, ids = find_source_issues(
         source, split=split, folds=folds, seed=seed, limit=limit, all_rows=all_rows,
         data_dir=data_dir, grid=grid is not None,
     )  # fmt: skip
-    opts.show(table.head(top))
+    typer.echo(format_table(table.head(top)))
     typer.echo(f"{int(table['is_issue'].sum())} likely label issues")
     for path in write_table(table, out, "label-issues") if out is not None else []:
         typer.echo(f"wrote {path}")
@@ -103,7 +88,7 @@ def label_issues_cmd(
         typer.echo(f"wrote {write_issue_grid(table, images, ids, grid)}")
 
 
-@opts.app.command("active-learn")
+@opts.command("active-learn", writes="active-learn", inputs=("name", "pool"))
 def active_learn_cmd(
     name: str = typer.Argument(..., help="Dataset whose train split trains the models."),
     pool: str | None = typer.Option(None, "--pool", help="Variant folder or dataset (NAME)."),
@@ -119,23 +104,21 @@ def active_learn_cmd(
     out: Path = opts.out_option("Folder for tables and plots."),
     data_dir: opts.DataDir = None,
     progress: opts.Progress = True,
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """Active learning: retrain on the hardest pool samples vs random ones (Weiss & Tonella)."""
+    from mnistlab.data.tables import format_table
     from mnistlab.workflows.active import active_learn
 
-    inputs = opts.dataset_path(name, data_dir), opts.dataset_path(pool, data_dir)
-    opts.check_out(out, "active-learn", *inputs, overwrite=overwrite)
     summary = active_learn(
         name, out, pool=pool, split=split, model=model, epochs=epochs, data_dir=data_dir,
         methods=opts.parse_list(methods) or [], budget=budget, seeds=list(range(seeds)),
         train_subset=train_subset, rounds=rounds, round_budget=round_budget, progress=progress,
     )  # fmt: skip
-    opts.show(summary)
+    typer.echo(format_table(summary))
     typer.echo(f"wrote {out}")
 
 
-@opts.app.command("hardness")
+@opts.command("hardness", writes="hardness", inputs=("source", "morpho"))
 def hardness_cmd(
     source: Path = typer.Argument(..., help="A run directory, or a predictions table."),
     model: str = typer.Option("cnn", "--model", help="Model of the run (preds/<model>.parquet)."),
@@ -144,21 +127,19 @@ def hardness_cmd(
     per_class: int = typer.Option(8, "--per-class", min=1, help="Images per class in grids."),
     active_learning: bool = typer.Option(False, "--active-learning", help="Run: also that."),
     out: Path | None = opts.out_option("Output folder (PREDS input).", required=False),
-    overwrite: opts.Overwrite = False,
 ) -> None:
     """What makes samples hard: histograms, per-class tables, image grids, morphometrics,
-    corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table)."""
+    corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table;
+    with --out, SOURCE is a predictions table)."""
     from mnistlab.workflows.hardness import analyze_predictions, analyze_run, check_score
 
     score = check_score(score)
-    if source.is_dir():
-        paths = analyze_run(
-            source, model, score=score, per_class=per_class, active_learning=active_learning
-        )
+    if out is None and not source.is_dir():
+        raise MnistlabError("--out: required when the input is a predictions table")
+    if out is None:
+        paths = analyze_run(source, model, score=score, per_class=per_class,
+                            active_learning=active_learning)  # fmt: skip
     else:
-        if out is None:
-            raise MnistlabError("--out: required when the input is a predictions table")
-        opts.check_out(out, "hardness", source, morpho, overwrite=overwrite)
         paths = analyze_predictions(source, out, score=score, morpho=morpho, per_class=per_class)
     for key, path in paths.items():
         typer.echo(f"{key:16s} {path}")

@@ -23,7 +23,13 @@ from mnistlab.errors import MnistlabError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["TABLE_SUFFIXES", "check_table_suffix", "write_table", "write_table_files"]
+__all__ = [
+    "TABLE_SUFFIXES",
+    "check_table_suffix",
+    "format_table",
+    "write_table",
+    "write_table_files",
+]
 
 
 def _write_markdown(table: pd.DataFrame, path: Path) -> None:
@@ -92,3 +98,21 @@ def write_table_files(table: pd.DataFrame, stem: Path, formats: Sequence[str] = 
         if writer is None:
             raise MnistlabError(f"table format {fmt!r} (expected csv, md or parquet)")
         writer(table, stem.with_suffix(f".{fmt}"))
+
+
+def format_table(table: pd.DataFrame, digits: int = 4) -> str:
+    """``table`` as plain text, every row and column, floats with ``digits`` decimals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(format_table(pd.DataFrame({"score": ["gini"], "apfd": [0.83333]})))
+    score   apfd
+     gini 0.8333
+    """
+    import pandas as pd
+
+    with pd.option_context(
+        "display.max_rows", None, "display.max_columns", None, "display.width", 200
+    ):
+        return table.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}")

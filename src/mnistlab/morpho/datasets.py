@@ -42,9 +42,9 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
 
 def _check_kind(kind: str) -> tuple[Perturbation, ...]:
-    if kind not in KINDS:
-        raise MnistlabError(f"unknown kind {kind!r} (choose from: {', '.join(KINDS)})")
-    return KINDS[kind]
+    from mnistlab._validate import check_name
+
+    return KINDS[check_name(kind, KINDS, "kind")]
 
 
 def _perturb_chunk(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +78,12 @@ def run_benchmark(
     dataset: str,
     out: str | os.PathLike[str],
     *,
-    models: list[str] | None = None,
+    models: Sequence[str] | None = None,
     grid: dict[str, list[dict[str, Any]]] | None = None,
     train_size: int | None = None,
     test_size: int | None = None,
     seed: int = 0,
-    data_dir: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
     overwrite: bool = False,
 ) -> Any:
@@ -95,7 +95,7 @@ def run_benchmark(
         Dataset name or IDX folder.
     out : path-like
         Folder of ``results.jsonl``, ``results.md`` and ``results.png``.
-    models : list of str, optional
+    models : sequence of str, optional
         Classifiers of :data:`GRID` to run (default: all).
     grid : dict, optional
         Replaces :data:`GRID`.
