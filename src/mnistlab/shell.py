@@ -33,7 +33,7 @@ from types import FrameType
 
 from mnistlab.errors import Interrupted
 
-__all__ = ["exit_status", "handle_signals", "one_line", "report_exit"]
+__all__ = ["exit_status", "handle_signals", "one_line", "register_exit", "report_exit"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _WORDS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -95,14 +95,28 @@ def _os_error(exc: BaseException) -> tuple[int, str]:
 
 
 #: Exception type -> how it ends the process; the first entry that matches wins.
-EXIT_STATUS: list[tuple[type[BaseException], Callable[[BaseException], tuple[int, str]]]] = [
+_Kind = type[BaseException] | tuple[type[BaseException], ...]
+EXIT_STATUS: list[tuple[_Kind, Callable[[BaseException], tuple[int, str]]]] = [
     (KeyboardInterrupt, _interrupted),
     (BrokenPipeError, _broken_pipe),
     (OSError, _os_error),
     (EOFError, lambda exc: (2, f"error: unexpected end of file ({exc})")),
     # MnistlabError is a ValueError; a check missed by the library still gives one line.
-    ((ValueError, OverflowError), lambda exc: (2, f"error: {one_line(exc)}")),  # type: ignore[list-item]
+    ((ValueError, OverflowError), lambda exc: (2, f"error: {one_line(exc)}")),
 ]
+
+
+def register_exit(kind: _Kind, status: Callable[[BaseException], tuple[int, str]]) -> None:
+    """Let ``status`` say how ``kind`` ends the process (before the entries already known).
+
+    A front end registers the exceptions of its own library (the CLI: click's).
+
+    >>> class Quit(Exception): ...
+    >>> register_exit(Quit, lambda exc: (3, "quit"))
+    >>> exit_status(Quit())
+    (3, 'quit')
+    """
+    EXIT_STATUS.insert(0, (kind, status))
 
 
 def exit_status(exc: BaseException) -> tuple[int, str] | None:

@@ -16,24 +16,28 @@ import typer
 # Importing the command modules registers their commands on ``app``.
 from mnistlab.cli import corrupt, data, models, morpho, report, scores  # noqa: F401
 from mnistlab.cli._app import app
-from mnistlab.shell import handle_signals, one_line, report_exit
+from mnistlab.shell import handle_signals, one_line, register_exit, report_exit
 
 __all__ = ["app", "entry", "main"]
 
 # typer vendors its own click; its classes are reached through public names (typer.Exit,
-# typer.Abort, the bases of typer.BadParameter: UsageError, ClickException).
-_USAGE: Any = typer.BadParameter.__base__
-_CLICK: Any = _USAGE.__base__
+# typer.Abort, and ClickException: the base of typer.BadParameter's base, UsageError).
+_CLICK: Any = typer.BadParameter.__mro__[2]
 
 
-def _usage(exc: Any) -> int:
-    ctx = getattr(exc, "ctx", None)
+def _click_error(exc: Any) -> tuple[int, str]:
+    ctx = getattr(exc, "ctx", None)  # a usage error's command
     if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help
         print(ctx.get_help() if ctx is not None else str(exc))
-        return 2
+        return 2, ""
     hint = f" (see '{ctx.command_path} --help')" if ctx else ""
-    print(f"mnistlab: error: {one_line(exc.format_message())}{hint}", file=sys.stderr)
-    return 2
+    return 2, f"error: {one_line(exc.format_message())}{hint}"
+
+
+# How click's exceptions end the process; mnistlab.shell knows the others.
+register_exit(_CLICK, _click_error)
+register_exit(typer.Abort, lambda exc: (1, "aborted"))
+register_exit(typer.Exit, lambda exc: (int(getattr(exc, "exit_code", 0) or 0), ""))
 
 
 def _run(argv: list[str] | None) -> Any:
@@ -49,19 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with handle_signals():
             result = _run(argv)
-    except typer.Exit as exc:
-        return int(getattr(exc, "exit_code", 0) or 0)
-    except typer.Abort:
-        print("mnistlab: aborted", file=sys.stderr)
-        return 1
-    except _USAGE as exc:
-        return _usage(exc)
-    except _CLICK as exc:
-        print(f"mnistlab: error: {one_line(exc.format_message())}", file=sys.stderr)
-        return 2
-    except BaseException as exc:  # interrupts, bad input, OS errors: mnistlab.shell
-        if isinstance(exc, SystemExit):
-            raise
+    except BaseException as exc:  # mnistlab.shell: its exit code, or raised again (a bug)
         return report_exit(exc)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 

@@ -131,15 +131,9 @@ def hardness_cmd(
     """What makes samples hard: histograms, per-class tables, image grids, morphometrics,
     corruptions (a run directory gets scores/, hardness/<model>/ and the prioritisation table;
     with --out, SOURCE is a predictions table)."""
-    from mnistlab.workflows.hardness import analyze_predictions, analyze_run, check_score
+    from mnistlab.workflows.hardness import analyze
 
-    score = check_score(score)
-    if out is None and not source.is_dir():
-        raise MnistlabError("--out: required when the input is a predictions table")
-    if out is None:
-        paths = analyze_run(source, model, score=score, per_class=per_class,
-                            active_learning=active_learning)  # fmt: skip
-    else:
-        paths = analyze_predictions(source, out, score=score, morpho=morpho, per_class=per_class)
+    paths = analyze(source, out, model=model, score=score, morpho=morpho, per_class=per_class,
+                    active_learning=active_learning)  # fmt: skip
     for key, path in paths.items():
         typer.echo(f"{key:16s} {path}")

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageFn",
     "activation_traces",
+    "analyze",
     "analyze_predictions",
     "analyze_run",
     "analyze_table",
@@ -233,6 +234,34 @@ def check_score(score: str, what: str = "--score") -> str:
     if score not in TABLE_METHODS:
         raise MnistlabError(f"{what}: unknown score {score!r} (known: {', '.join(TABLE_METHODS)})")
     return score
+
+
+def analyze(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    model: str = "cnn",
+    score: str = "entropy",
+    morpho: str | os.PathLike[str] | None = None,
+    per_class: int = 8,
+    active_learning: bool = False,
+) -> dict[str, Path]:
+    """The hardness analysis of a run (``out=None``: :func:`analyze_run` of ``model``) or of
+    a predictions table (into ``out``: :func:`analyze_predictions`, with ``morpho``).
+
+    ``score`` is checked first (:func:`check_score`). Returns the paths written, by name.
+
+    >>> analyze("runs/fashion-mnist", model="cnn")  # doctest: +SKIP
+    {'scores': PosixPath('runs/fashion-mnist/scores/cnn.parquet'), ...}
+    """
+    score = check_score(score)
+    if out is None and not Path(source).is_dir():
+        raise MnistlabError("--out: required when the input is a predictions table")
+    if out is None:
+        return analyze_run(
+            source, model, score=score, per_class=per_class, active_learning=active_learning
+        )
+    return analyze_predictions(source, out, score=score, morpho=morpho, per_class=per_class)
 
 
 def analyze_predictions(
