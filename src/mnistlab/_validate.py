@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mnistlab.errors import MnistlabError
@@ -38,6 +38,7 @@ __all__ = [
     "check_scheduler",
     "check_seed",
     "check_suffix",
+    "parse_list",
     "suggest",
 ]
 
@@ -199,3 +200,30 @@ def check_suffix(path: Any, suffixes: Sequence[str], what: str = "--out") -> str
     if suffix not in suffixes:
         raise MnistlabError(f"{what} {os.fspath(path)}: must end with {' or '.join(suffixes)}")
     return suffix
+
+
+def parse_list(
+    value: str | Iterable[Any] | None, convert: Callable[[str], Any] = str, what: str = "list"
+) -> tuple[Any, ...] | None:
+    """The items of a comma-separated string (``"a, b"``) or of a sequence, stripped, empty
+    ones dropped, each ``convert``-ed; None stays None.
+
+    Examples
+    --------
+    >>> parse_list("fog, ,snow"), parse_list(["fog"]), parse_list(None)
+    (('fog', 'snow'), ('fog',), None)
+    >>> parse_list("100,1e3", int, "--k")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --k: expected a comma-separated list of int, got '100,1e3'
+    """
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        return tuple(convert(str(item).strip()) for item in items if str(item).strip())
+    except ValueError:
+        kind = getattr(convert, "__name__", "values")
+        raise MnistlabError(
+            f"{what}: expected a comma-separated list of {kind}, got {value!r}"
+        ) from None

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mnistlab._validate import check_name, check_scheduler
 from mnistlab.errors import MnistlabError
 
 __all__ = [
@@ -303,6 +304,10 @@ class Execution:
     Traceback (most recent call last):
     ...
     mnistlab.errors.MnistlabError: workers must be at least 1, got 0
+    >>> Execution("local", scheduler="tcp://10.0.0.1:8786")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --scheduler tcp://10.0.0.1:8786: needs --executor dask
     """
 
     executor: str = "local"
@@ -314,10 +319,8 @@ class Execution:
     _pools: _Pools = field(default_factory=_Pools, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.executor not in EXECUTORS:
-            raise MnistlabError(
-                f"unknown executor {self.executor!r} (choose from: {', '.join(EXECUTORS)})"
-            )
+        check_name(self.executor, EXECUTORS, "executor")
+        check_scheduler(self.scheduler, self.executor)
         check_workers(self.workers)
         if self.chunk_size is not None and (
             isinstance(self.chunk_size, bool) or self.chunk_size < 1

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mnistlab._validate import check_positive, check_seed, check_suffix
-from mnistlab.errors import MnistlabError
+from mnistlab._validate import check_positive, check_seed, check_suffix, parse_list
 
-__all__ = ["app", "check_out", "command", "dataset_path", "execution_of", "parse_list"]
+__all__ = ["app", "check_out", "command", "parse_list"]
 
 app = typer.Typer(
     name="mnistlab",
@@ -62,51 +61,29 @@ EXECUTION = {"workers": (Workers, None), "executor": (Executor, "local"),
              "checkpoint": (Checkpoint, False), "progress": (Progress, True)}  # fmt: skip
 
 
-def parse_list(value: str | None, convert: Callable[[str], Any] = str, what: str = "") -> Any:
-    """The items of a comma-separated option (``"a,b"``) as a tuple, each ``convert``-ed.
-
-    None stays None; an item that ``convert`` refuses is one error naming ``what``.
-    """
-    try:
-        items = None if value is None else [v.strip() for v in value.split(",") if v.strip()]
-        return None if items is None else tuple(convert(item) for item in items)
-    except ValueError:
-        raise MnistlabError(f"{what}: expected a comma-separated list, got {value!r}") from None
-
-
-def dataset_path(name: Any, data_dir: Any = None) -> Path | None:
-    """:func:`mnistlab.data.catalog.dataset_folder` (imported when a command runs)."""
-    from mnistlab.data.catalog import dataset_folder
-
-    return dataset_folder(name, data_dir)
-
-
 def check_out(out: Path | None, kind: str, *inputs: Any, overwrite: bool, **policy: Any) -> None:
     """:func:`mnistlab._output.prepare_out` for a command's ``--out`` (before any work).
 
+    ``inputs``: paths, or dataset names (their folder, searched in ``data_dir`` first).
     ``file``: ``True`` for a file, ``"table"`` for a table (.csv, .parquet, .md, or a folder
     without a suffix), or the suffixes a file must have.
     """
     from mnistlab._output import prepare_out
+    from mnistlab.data.catalog import dataset_folder
     from mnistlab.data.tables import check_table_suffix
 
-    file, what = policy.pop("file", False), policy.get("what", "--out")
+    file, data_dir, what = (
+        policy.pop("file", False),
+        policy.pop("data_dir", None),
+        policy.get("what", "--out"),
+    )
     if out is not None:
         if file == "table":
             file = bool(check_table_suffix(out, what))
         elif isinstance(file, tuple):
             file = bool(check_suffix(out, file, what))
-        prepare_out(out, kind, inputs=inputs, overwrite=overwrite, file=file, **policy)
-
-
-def execution_of(executor: str, workers: Any, **options: Any) -> Any:
-    """The checked :class:`~mnistlab.execution.Execution` of a command's options."""
-    from mnistlab._validate import check_name, check_scheduler
-    from mnistlab.execution import EXECUTORS, Execution
-
-    check_name(executor, EXECUTORS, "--executor")
-    check_scheduler(options.get("scheduler"), executor)
-    return Execution(executor, workers, **options)
+        paths = [dataset_folder(item, data_dir) for item in inputs]
+        prepare_out(out, kind, inputs=paths, overwrite=overwrite, file=file, **policy)
 
 
 def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: Any = False,
@@ -117,7 +94,7 @@ def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: 
     checks ``--out`` with :func:`check_out` (``file``: as there) against the ``inputs``
     (parameter names; a dataset name stands for its folder) before the command runs.
     ``executor`` (its default) adds the :data:`EXECUTION` options, which the command receives
-    as one ``job`` (:func:`execution_of`).
+    as one checked :class:`~mnistlab.execution.Execution`, ``job``.
     """
 
     shared = dict(EXECUTION, executor=(Executor, executor)) if executor else {}
@@ -133,12 +110,14 @@ def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: 
         @functools.wraps(run)
         def checked(**kw: Any) -> Any:
             if executor:
-                kw["job"] = execution_of(**{n: kw.pop(n) for n in EXECUTION})
+                from mnistlab.execution import Execution
+
+                kw["job"] = Execution(**{n: kw.pop(n) for n in EXECUTION})
             if writes:
                 items = [v for n in inputs for v in (kw[n] if isinstance(kw[n], list) else [kw[n]])]
                 overwrite = kw["overwrite"] if "overwrite" in own else kw.pop("overwrite")
-                paths = [dataset_path(v, kw.get("data_dir")) for v in items]
-                check_out(kw["out"], writes, *paths, overwrite=overwrite, file=file)
+                check_out(kw["out"], writes, *items, overwrite=overwrite, file=file,
+                          data_dir=kw.get("data_dir"))  # fmt: skip
             return run(**kw)
 
         checked.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -26,8 +26,8 @@ def corruptions_cmd(
     from mnistlab.workflows.variants import dataset_corruption_grid
 
     chosen = names(family=family)
-    source = opts.dataset_path(dataset, data_dir)
-    opts.check_out(grid, "grid", source, overwrite=overwrite, file=True, what="--grid")
+    opts.check_out(grid, "grid", dataset, data_dir=data_dir, overwrite=overwrite, file=True,
+                   what="--grid")  # fmt: skip
     typer.echo(describe_corruptions(chosen))
     if grid is not None:
         path = dataset_corruption_grid(

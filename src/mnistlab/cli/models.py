@@ -37,8 +37,8 @@ def train_cmd(
         model, precision=precision, augment=augment, augment_p=augment_p,
         augment_workers=augment_workers,
     )  # fmt: skip
-    source = opts.dataset_path(name, data_dir)
-    opts.check_out(onnx, "onnx", source, out, overwrite=overwrite, file=(".onnx",), what="--onnx")
+    opts.check_out(onnx, "onnx", name, out, data_dir=data_dir, overwrite=overwrite,
+                   file=(".onnx",), what="--onnx")  # fmt: skip
     fitted = train_on_dataset(
         name, model, options, epochs=epochs, seed=seed, train_size=train_size,
         data_dir=data_dir, progress=progress, out=out, onnx=onnx,
@@ -63,9 +63,10 @@ def predict_cmd(
     progress: opts.Progress = True,
 ) -> None:
     """Predict every variant of DATA: one row per (variant, sample), logits and probabilities."""
+    from mnistlab.execution import Execution
     from mnistlab.models.predict import iter_predictions, resolve_model, write_predictions
 
-    job = opts.execution_of(executor, workers, progress=progress)
+    job = Execution(executor, workers, progress=progress)
     fitted = resolve_model(model, layout=layout, scale=scale, scores=scores)
     rows = iter_predictions(fitted, data, split=split, model_name=name, execution=job)
     path, n = write_predictions(out, rows)
@@ -145,7 +146,7 @@ def study_cmd(
 
     options = StudyOptions(
         dataset=dataset, seed=seed, quick=quick, corruptions=opts.parse_list(corruptions) or None,
-        epochs=epochs, models=opts.parse_list(models), baseline=baseline, compat=compat,
+        epochs=epochs, models=opts.parse_list(models) or (), baseline=baseline, compat=compat,
         executor=executor, workers=workers, data_dir=str(data_dir) if data_dir else None,
         progress=progress, active_learning=active_learning, fmnist_c=fmnist_c,
         augment=opts.parse_list(augment) or None, augment_p=augment_p,

@@ -74,8 +74,8 @@ def label_issues_cmd(
     from mnistlab.data.tables import format_table, write_table
     from mnistlab.workflows.label_issues import find_source_issues, write_issue_grid
 
-    inputs = opts.dataset_path(source, data_dir), out
-    opts.check_out(grid, "grid", *inputs, overwrite=overwrite, file=True, what="--grid")
+    opts.check_out(grid, "grid", source, out, data_dir=data_dir, overwrite=overwrite, file=True,
+                   what="--grid")  # fmt: skip
     table, images, ids = find_source_issues(
         source, split=split, folds=folds, seed=seed, limit=limit, all_rows=all_rows,
         data_dir=data_dir, grid=grid is not None,

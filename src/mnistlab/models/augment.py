@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mnistlab._validate import parse_list
 from mnistlab.errors import MnistlabError
 
 __all__ = ["CHUNK_IMAGES", "CorruptionAugment", "resolve_corruptions"]
@@ -51,8 +52,7 @@ def resolve_corruptions(spec: str | Sequence[str]) -> tuple[str, ...]:
     from mnistlab.corrupt import get, names
     from mnistlab.corrupt.registry import FAMILIES
 
-    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
-    items = [s for s in items if s]
+    items = parse_list(spec) or ()
     if not items:
         raise MnistlabError("augment: give corruption names or families (e.g. noise,blur)")
     out: list[str] = []
@@ -128,15 +128,8 @@ class CorruptionAugment:
         compat: str | None = None,
     ) -> CorruptionAugment:
         """From names and/or families (``"noise,blur"``)."""
-        items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
-        return cls(
-            resolve_corruptions(items),
-            p,
-            severity,
-            num_workers,
-            compat,
-            tuple(s for s in items if s),
-        )
+        items = parse_list(spec) or ()
+        return cls(resolve_corruptions(items), p, severity, num_workers, compat, items)
 
     @property
     def families(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mnistlab._checkpoints import TaskStore, job_hash
+from mnistlab._validate import check_name
 from mnistlab.errors import MnistlabError
 from mnistlab.execution import (
     EXECUTORS,
@@ -128,8 +129,7 @@ def iter_tasks(
     >>> list(iter_tasks(pow, [(2, 3), (3, 2)], executor="serial"))
     [8, 9]
     """
-    if executor not in EXECUTORS:
-        raise MnistlabError(f"unknown executor {executor!r} (choose from: {', '.join(EXECUTORS)})")
+    check_name(executor, EXECUTORS, "executor")
     check_workers(workers)
     if labels is not None and len(labels) != len(tasks):
         raise MnistlabError(f"labels has {len(labels)} entries for {len(tasks)} tasks")

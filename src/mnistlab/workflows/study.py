@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,7 +235,7 @@ def run_study(
     out: str | Path,
     options: StudyOptions | None = None,
     *,
-    steps: list[str] | None = None,
+    steps: Sequence[str] | None = None,
     force: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -247,7 +247,7 @@ def run_study(
         Run directory (created).
     options : StudyOptions
         What to run (default: the full Fashion-MNIST study).
-    steps : list of str, optional
+    steps : sequence of str, optional
         Only these steps (default: all of :data:`STEPS`, in order).
     force : bool
         Re-run steps already done.
