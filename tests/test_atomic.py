@@ -191,3 +191,27 @@ def test_a_part_being_created_is_found_by_its_target(tmp_path: Path) -> None:
     other.write_bytes(b"")
     assert _atomic.remove_live_parts() == [orphan]
     assert [p.name for p in tmp_path.iterdir()] == [other.name]
+
+
+def test_an_interrupt_inside_the_temporary_creation_leaves_no_part(tmp_path, monkeypatch):
+    """The signal lands after mkstemp created the entry, before its name came back: the
+    interrupt's cleanup (remove_live_parts) still finds it by its prefix."""
+    import os
+    import tempfile
+
+    from mnistlab import _atomic
+
+    real = tempfile.mkstemp
+
+    def interrupted(*args, **kwargs):
+        fd, _name = real(*args, **kwargs)
+        os.close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_atomic.tempfile, "mkstemp", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _atomic.write_text_atomic(tmp_path / "manifest.json", "{}")
+    monkeypatch.undo()
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".part")]) == 1
+    _atomic.remove_live_parts()
+    assert list(tmp_path.iterdir()) == []

@@ -108,16 +108,18 @@ def test_quick_study_end_to_end_and_resume(tmp_path):
 def test_quick_study_tables_are_pinned(tmp_path):
     """``mnistlab study --quick`` writes the tables it wrote before the packages were
     re-layered: their contents, to 1e-4 (tests/golden/tables.py says how to re-pin on
-    purpose). A fresh process, as a user runs it: nothing another test left in this one
-    (threads, caches) can reach the training."""
+    purpose). The study runs on the pinned models (training differs between CPUs), in a
+    fresh process, as a user runs it."""
     import subprocess
     import sys
 
-    from tests.golden.tables import compare
+    from tests.golden.tables import MODELS, compare
 
     out = tmp_path / "run"
+    models = f"{MODELS / 'cnn'},{MODELS / 'logreg.parquet'}"
     command = [sys.executable, "-m", "mnistlab", "study", "--quick", "--no-progress"]
-    command += ["--corruptions", "gaussian_noise,rotate,inverse", "--out", str(out)]
+    command += ["--corruptions", "gaussian_noise,rotate,inverse", "--models", models]
+    command += ["--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert compare(out, Path(__file__).parent / "golden" / "study_quick") == []

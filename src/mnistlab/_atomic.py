@@ -211,12 +211,15 @@ def _staged(
             yield tmp
         _LIVE.discard(tmp)
     except BaseException:
-        if tmp is not None:
-            drop(tmp)
-            _LIVE.discard(tmp)
-        raise
-    finally:
+        if tmp is None:
+            # An interrupt inside make() may land after the entry exists and before its name
+            # is known: the target stays registered, so remove_live_parts finds it by prefix.
+            raise
+        drop(tmp)
+        _LIVE.discard(tmp)
         _TARGETS.discard(final)
+        raise
+    _TARGETS.discard(final)
 
 
 _RENAME_EXCHANGE = 2

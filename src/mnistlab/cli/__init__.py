@@ -1,11 +1,8 @@
-"""Command line: ``mnistlab COMMAND``. Each command is a thin call into the Python API.
+"""Command line: ``mnistlab COMMAND``, each command a thin call into the Python API.
 
-Exit codes: 0 success; 2 bad usage, bad input or a failed write (one line on stderr, never a
-traceback); 130 interrupted by SIGINT (Ctrl-C, ``mnistlab: interrupted``); 143 ended by
-SIGTERM (``mnistlab: terminated``); 1 an internal error. An interrupted command removes its
-temporary files and leaves no output that looks finished (outputs are renamed into place
-only once complete); see :mod:`mnistlab.shell`. Heavy libraries (torch, scikit-learn,
-dask, ...) are imported inside the commands that need them, so ``mnistlab --help`` is fast.
+Exit codes (:mod:`mnistlab.shell`): 0 success; 2 bad usage, bad input or a failed write (one
+line on stderr); 130 Ctrl-C, 143 SIGTERM (temporary files removed, no output that looks
+finished); 1 an internal error. Commands import heavy libraries only when they run.
 """
 
 import sys
@@ -14,7 +11,7 @@ from typing import Any
 import typer
 
 # Importing the command modules registers their commands on ``app``.
-from mnistlab.cli import corrupt, data, models, morpho, report, scores  # noqa: F401
+from mnistlab.cli import data, models, report, scores, variants  # noqa: F401
 from mnistlab.cli._app import app
 from mnistlab.shell import handle_signals, one_line, register_exit, report_exit
 

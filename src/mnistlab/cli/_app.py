@@ -49,9 +49,9 @@ Limit = Annotated[int | None, count("--limit", "Only the first N images.")]
 TrainSize = Annotated[int | None, count("--train-size", "First N train images only.")]
 TestSize = Annotated[int | None, count("--test-size", "First N test images only.")]
 Epochs = Annotated[int | None, count("--epochs", "Epochs (default: the model's).")]
-Augment = Annotated[str | None, _opt("--augment", help="Train on corruptions: names, families.")]
 AugmentP = Annotated[float, _opt("--augment-p", help="With --augment: share corrupted (0.5).")]
 Download = Annotated[bool, _opt("--download/--no-download", help="Download when not found.")]
+Augment = Annotated[str | None, _opt("--augment", help="Train on corruptions: names, families.")]
 Overwrite = Annotated[bool, _opt("--overwrite", help="Replace an output of this kind (or a file).")]
 TrainSubset = Annotated[int | None, count("--train-subset", "N random train images per seed.")]
 Model = Annotated[str | None, _opt("--model", help="Model of the run (default cnn).")]
@@ -72,11 +72,8 @@ def check_out(out: Path | None, kind: str, *inputs: Any, overwrite: bool, **poli
     from mnistlab.data.catalog import dataset_folder
     from mnistlab.data.tables import check_table_suffix
 
-    file, data_dir, what = (
-        policy.pop("file", False),
-        policy.pop("data_dir", None),
-        policy.get("what", "--out"),
-    )
+    file, what = policy.pop("file", False), policy.get("what", "--out")
+    data_dir = policy.pop("data_dir", None)
     if out is not None:
         if file == "table":
             file = bool(check_table_suffix(out, what))
@@ -96,7 +93,6 @@ def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: 
     ``executor`` (its default) adds the :data:`EXECUTION` options, which the command receives
     as one checked :class:`~mnistlab.execution.Execution`, ``job``.
     """
-
     shared = dict(EXECUTION, executor=(Executor, executor)) if executor else {}
     if writes:
         shared["overwrite"] = (Overwrite, False)
@@ -121,7 +117,6 @@ def command(name: str, *, writes: str = "", inputs: tuple[str, ...] = (), file: 
             return run(**kw)
 
         checked.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        checked.__annotations__ = {p.name: p.annotation for p in params}
         return app.command(name)(checked)
 
     return decorate

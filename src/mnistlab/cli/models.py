@@ -7,10 +7,7 @@ import typer
 from mnistlab.cli import _app as opts
 
 _MODELS = "cnn, tip-cnn, logreg, rf, knn, mlp, svc, gb"
-_STUDY_MODELS = (
-    "Registered models (trained) and model files (.onnx, a model folder, logits of every "
-    "variant: .npy V x N x C or a predictions table), comma-separated."
-)
+_STUDY_MODELS = "a,b: registered (trained), .onnx, model folders, logits (.npy V x N x C, table)."
 
 
 @opts.command("train", writes="model", inputs=("name",))
@@ -43,9 +40,8 @@ def train_cmd(
         name, model, options, epochs=epochs, seed=seed, train_size=train_size,
         data_dir=data_dir, progress=progress, out=out, onnx=onnx,
     )  # fmt: skip
-    m = fitted.manifest
-    typer.echo(f"{model}: test accuracy {m['accuracy']:.4f}, trained in "
-               f"{m['training_seconds']:.1f} s -> {out}")  # fmt: skip
+    acc, seconds = fitted.manifest["accuracy"], fitted.manifest["training_seconds"]
+    typer.echo(f"{model}: test accuracy {acc:.4f}, trained in {seconds:.1f} s -> {out}")
 
 
 @opts.command("predict", writes="predict", inputs=("model", "data"), file=(".parquet",))
@@ -108,9 +104,8 @@ def benchmark_cmd(
         name, out, models=opts.parse_list(models), train_size=train_size, test_size=test_size,
         seed=seed, data_dir=data_dir, log=typer.echo, overwrite=overwrite,
     )  # fmt: skip
-    best = table.iloc[0]
-    typer.echo(f"best: {best['classifier']} {best['params']} {best['accuracy']:.4f} "
-               f"-> {out / 'results.md'}")  # fmt: skip
+    clf, params, acc = table.iloc[0][["classifier", "params", "accuracy"]]
+    typer.echo(f"best: {clf} {params} {acc:.4f} -> {out / 'results.md'}")
 
 
 @opts.command("study", writes="run", inputs=("dataset",))
@@ -138,9 +133,8 @@ def study_cmd(
 ) -> None:
     """The main job: train, corrupt, predict, evaluate, measure, score, embed, report.
 
-    An existing run folder is resumed (finished steps are reused); --overwrite (like
-    --force) re-runs every step and replaces its outputs. A folder that is not a run is
-    refused.
+    An existing run is resumed (finished steps are reused); --overwrite, like --force,
+    re-runs every step and replaces its outputs. A folder that is not a run is refused.
     """
     from mnistlab.workflows.study import StudyOptions, run_study, summary_lines
 

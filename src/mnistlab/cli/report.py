@@ -7,10 +7,7 @@ import typer
 from mnistlab.cli import _app as opts
 
 _RUN = "A run directory written by 'mnistlab study'."
-_RUNS = (
-    "Runs (all their models), RUN/models/<name> or RUN/preds/<name>.parquet; the runs must "
-    "share their test images and corruption seed."
-)
+_RUNS = "Runs, RUN/models/<name> or RUN/preds/<name>.parquet (same test images and seed)."
 
 
 @opts.command("report")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import typer
 
+from mnistlab._validate import check_positive
 from mnistlab.cli import _app as opts
-from mnistlab.errors import MnistlabError
 
 _METHODS = (
     "a,b of entropy, gini, max_softmax, margin, least_confidence, mistakenness, uniqueness "
@@ -42,9 +42,8 @@ def prioritize_cmd(
     from mnistlab.data.tables import format_table, write_table
     from mnistlab.scores.table import prioritize_file
 
-    ks = opts.parse_list(k, int, "--k")
-    if not ks or min(ks) < 1:
-        raise MnistlabError(f"--k: expected positive integers like 100,1000, got {k!r}")
+    ks = opts.parse_list(k, int, "--k") or (0,)  # none given: refused below
+    check_positive(min(ks), "--k", allow_none=False)
     source = scores if scores is not None else preds
     result = prioritize_file(source, opts.parse_list(methods), ks, opts.parse_list(variant))
     typer.echo(format_table(result))

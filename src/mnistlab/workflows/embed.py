@@ -132,10 +132,12 @@ def embed_run(
     methods: Sequence[str] = METHODS,
     tsne_max: int = 3000,
     seed: int = 0,
+    model_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Embed the features of ``model`` over the run's test images; write ``embeddings/<model>``.
 
-    Features come from ``mnistlab.models.features(load_model(RUN/models/<model>), images)``
+    Features come from ``mnistlab.models.features(load_model(model_dir), images)`` (by
+    default ``model_dir`` is ``RUN/models/<model>``)
     on every clean test image and on the first ``n_corrupted`` images of each other variant
     named in ``variants``. All rows share one PCA and one t-SNE, so corrupted samples land
     where the model sees them relative to the clean ones.
@@ -152,6 +154,9 @@ def embed_run(
         Samples per corrupted variant.
     methods, tsne_max, seed
         See :func:`embed_features`.
+    model_dir : path-like, optional
+        The saved model's folder, when it is not ``RUN/models/<model>`` (a model folder
+        given to ``study --models``).
 
     Returns
     -------
@@ -163,7 +168,7 @@ def embed_run(
 
     start = time.perf_counter()
     run = Path(run_dir)
-    model_dir = RunLayout(run).model(model)
+    model_dir = Path(model_dir) if model_dir is not None else RunLayout(run).model(model)
     if not model_dir.exists():
         raise MnistlabError(f"{model_dir}: no such model in this run")
     net = load_model(model_dir)

@@ -21,14 +21,18 @@ __all__ = ["step_embed", "step_report"]
 
 
 def step_embed(run_dir: Path, options: Any) -> dict[str, Any]:
-    """``embeddings/cnn.parquet`` when the run has a CNN (t-SNE on 1,000 rows in quick mode)."""
+    """``embeddings/cnn.parquet`` when the run has a CNN, trained by the study or given as a
+    model folder (t-SNE on 1,000 rows in quick mode)."""
     from mnistlab.workflows.embed import embed_run
 
     models = tuple(getattr(options, "models", ("cnn",)))
-    if "cnn" not in models or not RunLayout(run_dir).model("cnn").exists():
-        return {"skipped": "no cnn model in this run"}
+    given = dict(getattr(options, "model_files", ())).get("cnn")
+    folder = Path(given) if given is not None else RunLayout(run_dir).model("cnn")
+    if "cnn" not in models or not folder.is_dir():
+        return {"skipped": "no cnn model folder in this run"}
     tsne_max = 1000 if getattr(options, "quick", False) else 3000
-    path = embed_run(run_dir, "cnn", tsne_max=tsne_max, seed=int(getattr(options, "seed", 0)))
+    seed = int(getattr(options, "seed", 0))
+    path = embed_run(run_dir, "cnn", tsne_max=tsne_max, seed=seed, model_dir=folder)
     return {"path": str(path.relative_to(run_dir))}
 
 
