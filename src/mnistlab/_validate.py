@@ -219,9 +219,9 @@ def parse_list(
     """
     if value is None:
         return None
-    items = value.split(",") if isinstance(value, str) else value
+    items = (str(item).strip() for item in (value.split(",") if isinstance(value, str) else value))
     try:
-        return tuple(convert(str(item).strip()) for item in items if str(item).strip())
+        return tuple(convert(item) for item in items if item)
     except ValueError:
         kind = getattr(convert, "__name__", "values")
         raise MnistlabError(

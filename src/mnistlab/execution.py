@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistlab._validate import check_name, check_scheduler
+from mnistlab._validate import check_name, check_positive, check_scheduler
 from mnistlab.errors import MnistlabError
 
 __all__ = [
@@ -86,10 +86,7 @@ def default_workers() -> int:
 
 def check_workers(workers: int | None) -> None:
     """Refuse a worker count that is not a positive integer (``None``: all cores)."""
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise MnistlabError(f"workers must be at least 1, got {workers}")
+    check_positive(workers, "workers")
 
 
 class TaskFailed(Exception):
@@ -322,10 +319,7 @@ class Execution:
         check_name(self.executor, EXECUTORS, "executor")
         check_scheduler(self.scheduler, self.executor)
         check_workers(self.workers)
-        if self.chunk_size is not None and (
-            isinstance(self.chunk_size, bool) or self.chunk_size < 1
-        ):
-            raise MnistlabError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        check_positive(self.chunk_size, "chunk_size")
 
     @property
     def n_workers(self) -> int:

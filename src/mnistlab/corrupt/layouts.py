@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mnistlab import random as _random
+from mnistlab._validate import check_int
 from mnistlab.corrupt.registry import get
 from mnistlab.data.dataset import Dataset
 from mnistlab.data.idx import PIECE_LEVEL
@@ -187,9 +188,7 @@ def _load_splits(
 
 def _chunking(n_total: int, workers: int | None, chunk_size: int | None) -> int:
     if chunk_size is not None:
-        if chunk_size < 1:
-            raise MnistlabError(f"chunk_size must be at least 1, got {chunk_size}")
-        return chunk_size
+        return check_int(chunk_size, "chunk_size", minimum=1)
     from mnistlab.parallel import default_workers
 
     # About four chunks per worker balances the load; at least 500 keeps per-call costs low.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mnistlab._validate import check_positive
 from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
@@ -90,8 +91,7 @@ def reliability_table(
     import pandas as pd
 
     conf, corr = _confidence_correct(probs, labels, confidence, correct)
-    if n_bins < 1:
-        raise MnistlabError(f"n_bins must be at least 1, got {n_bins}")
+    check_positive(n_bins, "n_bins", allow_none=False)
     idx = calibration_bins(conf, n_bins)
     count = np.bincount(idx, minlength=n_bins)
     safe = np.maximum(count, 1)
@@ -127,8 +127,7 @@ def expected_calibration_error(
     conf, corr = _confidence_correct(probs, labels, confidence, correct)
     if conf.size == 0:
         return float("nan")
-    if n_bins < 1:
-        raise MnistlabError(f"n_bins must be at least 1, got {n_bins}")
+    check_positive(n_bins, "n_bins", allow_none=False)
     ones = np.ones((1, conf.size))
     return round(float(calibration_error_replicates(conf, corr, ones, n_bins)[0]), 12)
 
