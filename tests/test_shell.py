@@ -70,3 +70,62 @@ def test_outside_the_main_thread_nothing_changes() -> None:
     thread.start()
     thread.join()
     assert seen == [before]
+
+
+_FORKED_POOL = """
+import multiprocessing as mp, time
+from mnistlab.shell import handle_signals
+
+def work(x):
+    time.sleep(0.05)
+    return x
+
+with handle_signals(5.0):
+    with mp.get_context("fork").Pool(2) as pool:
+        assert pool.map(work, range(4)) == [0, 1, 2, 3]
+        pool.map_async(work, range(40))
+        time.sleep(0.1)
+    # leaving the block terminates the workers (SIGTERM) while they work
+print("done")
+"""
+
+
+def test_forked_workers_do_not_run_the_parents_handlers() -> None:
+    """A library's forked pool (cleanlab, scikit-learn) terminated with SIGTERM prints no
+    ``Interrupted`` traceback per worker."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_POOL], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
+    assert "Traceback" not in done.stderr and "Interrupted" not in done.stderr, done.stderr
+
+
+def test_a_second_signal_ends_the_process_at_once(tmp_path) -> None:
+    """Cleanup that hangs after a first Ctrl-C: a second one, or the deadline, ends it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, time\n"
+        "from mnistlab.shell import handle_signals\n"
+        "with handle_signals({deadline}):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    finally:\n"
+        "        {second}\n"
+        "        time.sleep(60)  # a cleanup that never ends\n"
+    )
+    second = "os.kill(os.getpid(), signal.SIGINT)"
+    for deadline, extra in (("None", second), ("0.5", "pass")):
+        done = subprocess.run(
+            [sys.executable, "-c", code.format(deadline=deadline, second=extra)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 130, done.stderr
+        assert done.stderr.strip() == "mnistlab: interrupted", done.stderr

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -160,6 +161,11 @@ def check_names(
     return chosen
 
 
+#: Dask's address schemes, and the characters of a host name or IP address (IPv6 in brackets).
+_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+_HOST = re.compile(r"[A-Za-z0-9._:%-]+")
+
+
 def check_scheduler(scheduler: str | None, executor: str, what: str = "--scheduler") -> None:
     """A Dask scheduler address only goes with the dask executor, and looks like one.
 
@@ -170,18 +176,28 @@ def check_scheduler(scheduler: str | None, executor: str, what: str = "--schedul
     Traceback (most recent call last):
     ...
     mnistlab.errors.MnistlabError: --scheduler tcp://10.0.0.1:8786: needs --executor dask
+    >>> check_scheduler("not a url", "dask")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --scheduler 'not a url': expected an address like tcp://host:8786
     """
     if scheduler is None:
         return
     if executor != "dask":
         raise MnistlabError(f"{what} {scheduler}: needs --executor dask")
     address = str(scheduler).strip()
-    host_port = address.split("://", 1)[-1]
-    _host, sep, port = host_port.rpartition(":")
-    if not host_port or (sep and not port.isdigit()):
+    scheme, sep, host_port = address.rpartition("://")
+    host, colon, port = host_port.rpartition(":")
+    host = host.strip("[]")
+    if (
+        (sep and scheme not in _SCHEMES)
+        or not colon
+        or not port.isdigit()
+        or not host
+        or not _HOST.fullmatch(host)
+    ):
         raise MnistlabError(f"{what} {scheduler!r}: expected an address like tcp://host:8786")
-    if sep:
-        check_port(int(port), f"{what} port")
+    check_port(int(port), f"{what} port")
 
 
 def check_suffix(path: Any, suffixes: Sequence[str], what: str = "--out") -> str:

@@ -255,13 +255,33 @@ class _Pools:
             self.pools.clear()
             markers, self.markers = self.markers, None
         for pool in pools:
-            if kill:  # interrupted or failed: do not wait for the running tasks
-                for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                    with contextlib.suppress(Exception):
-                        proc.kill()
-            pool.shutdown(wait=True, cancel_futures=True)
+            if kill:
+                _kill(pool)
+            else:
+                pool.shutdown(wait=True, cancel_futures=True)
         if markers is not None:
             shutil.rmtree(markers, ignore_errors=True)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` at once (interrupted or failed): kill its workers, wait for nothing.
+
+    A worker killed while it sends a large result leaves half a message in the result pipe,
+    and the pool's manager thread would wait for the rest for ever (a ``shutdown(wait=True)``
+    with it): this process's end of the pipe is closed, so that wait ends with the pool
+    broken, and the shutdown does not wait.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=1.0)
+    queue = getattr(pool, "_result_queue", None)
+    with contextlib.suppress(Exception):
+        queue._writer.close()  # type: ignore[union-attr]
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -33,10 +34,20 @@ from types import FrameType
 
 from mnistlab.errors import Interrupted
 
-__all__ = ["exit_status", "handle_signals", "one_line", "register_exit", "report_exit"]
+__all__ = [
+    "exit_now",
+    "exit_on_signals",
+    "exit_status",
+    "handle_signals",
+    "one_line",
+    "register_exit",
+    "report_exit",
+]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _WORDS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+#: Seconds the cleanup after a first signal may take before the process ends regardless.
+DEADLINE = 5.0
 
 
 def one_line(text: object) -> str:
@@ -44,35 +55,126 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    # The first signal raises where the work is, so its cleanup (temporary files, worker
-    # pools) runs. A second SIGINT during that cleanup is ignored; a second SIGTERM ends the
-    # process at once (something hangs), still with 143.
-    if getattr(_on_signal, "fired", False):
-        if signum == signal.SIGTERM:
-            os._exit(128 + signum)
-        return
-    _on_signal.fired = True  # type: ignore[attr-defined]
-    raise Interrupted(signum)
+def exit_now(signum: int, prog: str = "mnistlab") -> None:
+    """End the process at once with ``128 + signum`` and its one line, whatever it was doing.
+
+    This process's temporary ``.part`` entries are removed first; no Python cleanup,
+    ``finally`` block or exit handler runs (one of them may be what hangs).
+    """
+    with contextlib.suppress(BaseException):
+        atomic = sys.modules.get("mnistlab._atomic")
+        if atomic is not None:
+            atomic.remove_live_parts()
+    with contextlib.suppress(BaseException):
+        os.write(2, f"\n{prog}: {_WORDS.get(signum, 'interrupted')}\n".encode())
+    os._exit(128 + signum)
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    exit_now(signum)
+
+
+def exit_on_signals() -> None:
+    """From now on SIGINT and SIGTERM end the process at once (:func:`exit_now`).
+
+    A command-line program calls it first thing, so that a signal while it starts (before
+    any work, nothing to clean up) or once its work is done (while the interpreter shuts
+    down) still exits with 130 or 143 and its line, never with a traceback or silently.
+    :func:`handle_signals` takes over while the work runs.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for s in _SIGNALS:
+            signal.signal(s, _exit_on_signal)
+
+
+class _Handler:
+    """The signal handler of one :func:`handle_signals` block."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.timer: threading.Timer | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        # The first signal raises where the work is, so its cleanup (temporary files, worker
+        # pools) runs, within ``deadline`` seconds; a second signal during that cleanup
+        # (a double Ctrl-C: the user insists) ends the process at once.
+        if self.timer is not None:
+            exit_now(signum)
+        if self.deadline is not None:
+            self.timer = threading.Timer(self.deadline, exit_now, (signum,))
+            self.timer.daemon = True
+            self.timer.start()
+        else:
+            self.timer = threading.Timer(0, lambda: None)  # marks the first signal as seen
+        raise Interrupted(signum)
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+def _ours(handler: object) -> bool:
+    return handler is _exit_on_signal or isinstance(handler, _Handler)
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (a worker of a library's process pool: cleanlab, scikit-learn, ours)
+    # must not run this process's handlers: SIGTERM from its pool's shutdown would print an
+    # Interrupted traceback, and Ctrl-C (sent to the whole process group) is the parent's to
+    # handle. The child ignores SIGINT and dies quietly on SIGTERM, unless it sets its own.
+    with contextlib.suppress(ValueError, OSError):
+        if _ours(signal.getsignal(signal.SIGINT)):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if _ours(signal.getsignal(signal.SIGTERM)):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager
-def handle_signals() -> Iterator[None]:
+def handle_signals(deadline: float | None = None) -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`~mnistlab.errors.Interrupted` inside the block.
 
     Only in the main thread (elsewhere the block changes nothing); the previous handlers
-    are restored when the block ends.
+    are restored when the block ends. A second signal inside the block ends the process at
+    once (:func:`exit_now`), and so does the first one's ``deadline`` (seconds) when the
+    cleanup it started is not over by then: an interrupt never hangs.
+
+    Parameters
+    ----------
+    deadline : float, optional
+        Seconds the cleanup after the first signal may take (default: no limit; the command
+        line gives :data:`DEADLINE`).
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with handle_signals():
+    ...         os.kill(os.getpid(), signal.SIGTERM)
+    ...         for _ in range(10**7):
+    ...             pass
+    ... except Interrupted as stop:
+    ...     print(stop.exit_code)
+    143
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _on_signal.fired = False  # type: ignore[attr-defined]
-    previous = {s: signal.signal(s, _on_signal) for s in _SIGNALS}
+    handler = _Handler(deadline)
+    previous = {s: signal.signal(s, handler) for s in _SIGNALS}
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, old in previous.items():
+            signal.signal(s, old)
+        handler.cancel()
 
 
 def _interrupted(exc: BaseException) -> tuple[int, str]:

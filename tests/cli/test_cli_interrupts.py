@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,10 @@ TIMEOUT = 120.0
 class Command:
     """A running ``mnistlab`` subprocess whose stderr is collected as it comes."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, code: str | None = None) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mnistlab", *args],
+            [sys.executable, "-c", code] if code else [sys.executable, "-m", "mnistlab", *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -226,3 +226,138 @@ def test_exit_codes_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--data-dir" in capsys.readouterr().out
     assert main(["corrupt"]) == 2
     assert "Missing argument" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- never hangs
+#: An interrupted command must be gone within this many seconds (its cleanup has 5).
+PROMPT = 12.0
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@pytest.fixture
+def busy() -> Iterator[None]:
+    """Two processes that keep both cores busy (the load under which pools used to hang)."""
+    import multiprocessing as mp
+
+    procs = [mp.get_context("spawn").Process(target=_spin, daemon=True) for _ in range(2)]
+    for p in procs:
+        p.start()
+    yield
+    for p in procs:
+        p.kill()
+        p.join()
+
+
+def _caught(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux: /proc/PID/status)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        return False
+    return False
+
+
+def _ended_within(cmd: Command, seconds: float) -> tuple[int, str, float]:
+    start = time.monotonic()
+    try:
+        cmd.proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        cmd.proc.kill()
+        cmd.proc.wait()
+        pytest.fail(f"still running {seconds} s after the signal (hung): {cmd.stderr[-2000:]}")
+    cmd._reader.join(10)
+    return cmd.proc.returncode, cmd.stderr, time.monotonic() - start
+
+
+CORRUPT_BIG = [
+    "corrupt", "fashion-mnist", "--split", "all", "--limit", "3000", "--layout", "mnist-c",
+    "--severity", "all", "--corruptions", "fog,rotate,shear,scale", "--workers", "2",
+    "--chunk-size", "1500", "--no-progress",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("moment", "signals"),
+    [
+        ("start", [signal.SIGINT]),  # while the command imports its modules
+        ("start", [signal.SIGTERM]),
+        ("pool", [signal.SIGINT]),  # the workers are computing
+        ("pool+0.4", [signal.SIGINT]),
+        ("pool+1.2", [signal.SIGINT]),  # results of 1,500 images in flight
+        ("pool+2.5", [signal.SIGINT]),
+        ("pool+0.6", [signal.SIGINT, signal.SIGINT]),  # a double Ctrl-C
+        ("pool+0.6", [signal.SIGTERM]),
+    ],
+)
+def test_an_interrupt_never_hangs_beside_busy_processes(
+    tmp_path: Path, fashion_dir: Path, busy: None, moment: str, signals: list[int]
+) -> None:
+    out = tmp_path / "mc"
+    cmd = Command([*CORRUPT_BIG, "--out", str(out)], tmp_path)
+    if moment == "start":  # the earliest moment mnistlab's own code runs: its handler is in
+        cmd.wait_until(lambda: _caught(cmd.proc.pid, signal.SIGTERM), "its signal handler")
+    else:
+        cmd.wait_until(lambda: bool(_parts(tmp_path)), "the temporary output folder")
+        if "+" in moment:
+            time.sleep(float(moment.split("+")[1]))
+    for i, signum in enumerate(signals):
+        if i:
+            time.sleep(0.05)
+        cmd.proc.send_signal(signum)
+    rc, err, _ = _ended_within(cmd, PROMPT)
+    if rc == 0:  # finished before the signal landed: a complete output, nothing else
+        assert out.is_dir() and _parts(tmp_path) == []
+        return
+    _check_interrupted(rc, err, signals[-1] if len(signals) == 1 else signals[0])
+    assert not out.exists() and _parts(tmp_path) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_work_still_gives_the_line(tmp_path: Path, signum: int) -> None:
+    """Once the command is done (the interpreter exits: here an exit handler that waits),
+    a signal still ends it with its code and line."""
+    code = (
+        "import atexit, sys, time\n"
+        "sys.argv = ['mnistlab', 'corruptions']\n"
+        "from mnistlab.__main__ import entry\n"
+        "def linger():\n"
+        "    print('exiting', file=sys.stderr, flush=True)\n"
+        "    time.sleep(30)\n"
+        "atexit.register(linger)\n"
+        "entry()\n"
+    )
+    cmd = Command([], tmp_path, code=code)
+    cmd.wait_until(lambda: "exiting" in cmd.stderr, "the end of the work")
+    cmd.proc.send_signal(signum)
+    rc, err, _ = _ended_within(cmd, PROMPT)
+    _check_interrupted(rc, err, signum)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_explorer_exits_130_or_143_with_its_line(tmp_path: Path, fashion_demo_run) -> None:
+    import socket
+
+    run = fashion_demo_run(tmp_path / "run", 60, embeddings=())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = Command(["explore", str(run), "--no-browser", "--port", str(port)], tmp_path)
+
+        def listening(port: int = port) -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        cmd.wait_until(listening, "the server")
+        cmd.proc.send_signal(signum)
+        rc, err, _ = _ended_within(cmd, PROMPT)
+        _check_interrupted(rc, err, signum)

@@ -43,20 +43,41 @@ def test_export_run_command(small_run, tmp_path):
     )
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_explore_command_serves_on_loopback(small_run, monkeypatch):
     import uvicorn
 
     calls = {}
 
-    def fake_run(app, host, port, log_level):
-        calls.update(app=app, host=host, port=port)
+    def fake_run(self, sockets=None):
+        calls.update(app=self.config.app, address=sockets[0].getsockname())
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    assert main(["explore", str(small_run), "--port", "8799", "--no-browser"]) == 0
-    assert calls["host"] == "127.0.0.1" and calls["port"] == 8799
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    port = _free_port()
+    assert main(["explore", str(small_run), "--port", str(port), "--no-browser"]) == 0
+    assert calls["address"] == ("127.0.0.1", port)
     assert calls["app"].state.explorer.root == small_run.resolve()
     assert main(["explore", str(small_run), "--port", "70000", "--no-browser"]) == 2
     assert main(["explore", str(small_run.parent / "nope"), "--no-browser"]) == 2
+
+
+def test_explore_on_a_busy_port_is_one_line(small_run, capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["explore", str(small_run), "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mnistlab: error: --port {port}: cannot listen on 127.0.0.1:{port} (in use)\n"
 
 
 def test_explore_opens_a_browser_tab(small_run, monkeypatch):
@@ -66,7 +87,7 @@ def test_explore_opens_a_browser_tab(small_run, monkeypatch):
     import uvicorn
 
     opened = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     monkeypatch.setattr(webbrowser, "open", opened.append)
 
     class Now(threading.Thread):
@@ -80,3 +101,28 @@ def test_explore_opens_a_browser_tab(small_run, monkeypatch):
     monkeypatch.setattr(threading, "Timer", Now)
     assert main(["explore", str(small_run), "--port", "8798"]) == 0
     assert opened == ["http://127.0.0.1:8798/"]
+
+
+@pytest.mark.parametrize("command", ["report", "export-run"])
+def test_report_and_export_run_write_one_line_on_a_full_disk(small_run, tmp_path, capfd, command):
+    """``--no-progress`` is accepted; on a full disk (a tiny tmpfs, as root) one line, exit 2,
+    nothing left behind."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a full file system needs root")
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        out = disk / ("r.html" if command == "report" else "export")
+        argv = [sys.executable, "-m", "mnistlab", command, str(small_run), "--out", str(out)]
+        done = subprocess.run([*argv, "--no-progress"], capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "No space left on device" in done.stderr
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

@@ -261,3 +261,10 @@ def test_active_learn_pool_from_variant_folder(tmp_path: Path, fashion_test, cap
     ]
     assert main(argv) == 0
     assert (out / "one_shot_summary.csv").is_file() and not (out / "iterative.csv").exists()
+
+
+def test_label_issues_top_0_prints_no_table(fashion_dir, capsys) -> None:
+    argv = ["label-issues", "fashion-mnist", "--limit", "300", "--folds", "2", "--top", "0"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].endswith("likely label issues"), printed

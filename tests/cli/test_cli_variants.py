@@ -299,3 +299,60 @@ def test_failed_chunk_leaves_nothing_and_resumes(
     assert _ncalls(tmp_path / "calls") == 4 - kept  # the saved chunks were not recomputed
     _same_output(out, ref)  # same bytes as one serial run
     assert not checkpoint_dir_for(out).exists()
+
+
+def test_measure_all_splits_in_one_table(small_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.parquet"
+    argv = ["measure", str(small_dir), "--split", "all", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    table = pd.read_parquet(out)
+    assert table["split"].tolist() == ["train"] * 30 + ["test"] * 40
+    assert table["index"].tolist() == [*range(30), *range(40)]
+    test_only = tmp_path / "t.parquet"
+    assert main(["measure", str(small_dir), "--no-progress", "--out", str(test_only)]) == 0
+    columns = ["area", "length", "thickness", "slant", "width", "height"]
+    pd.testing.assert_frame_equal(
+        table[table["split"] == "test"][columns].reset_index(drop=True),
+        pd.read_parquet(test_only)[columns],
+    )
+
+
+@pytest.mark.parametrize("shape", [(5, 784, 1), (0, 28, 28)])
+@pytest.mark.parametrize("command", ["export", "corrupt", "measure", "perturb"])
+def test_flattened_images_and_empty_splits_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shape: tuple[int, ...], command: str
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_idx(folder / "t10k-images-idx3-ubyte", np.zeros(shape, np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte", np.zeros(shape[0], np.uint8))
+    out = tmp_path / ("o.csv" if command == "measure" else "o")
+    argv = {
+        "export": ["export", str(folder), "--format", "npz"],
+        "corrupt": ["corrupt", str(folder), "--corruptions", "fog"],
+        "measure": ["measure", str(folder)],
+        "perturb": ["perturb", str(folder), "--kind", "thin"],
+    }[command]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = "no images (an empty split)" if shape[0] == 0 else "784 x 1 pixels are not images"
+    assert len(err) == 1 and expected in err[0], err
+    assert not out.exists()
+
+
+def test_a_scheduler_that_is_no_address_is_one_line(
+    small_dir: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    for address in ("not a url", "localhost:notaport", "tcp://:8786"):
+        done = subprocess.run(
+            [sys.executable, "-m", "mnistlab", "corrupt", str(small_dir), "--executor", "dask",
+             "--scheduler", address, "--out", str(tmp_path / "o")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert done.stderr == (
+            f"mnistlab: error: --scheduler {address!r}: expected an address like tcp://host:8786\n"
+        )

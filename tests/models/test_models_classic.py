@@ -20,8 +20,9 @@ FAST = {
 
 def test_registry_lists_every_model():
     assert sorted(model_names()) == sorted(
-        ["cnn", "tip-cnn", "logreg", "rf", "knn", "mlp", "svc", "gb"]
+        ["cnn", "tip-cnn", "logreg", "rf", "knn", "mlp", "svc", "gb", "vae", "gan"]
     )
+    assert model_names("generative") == ["vae", "gan"]
     assert model_names("sklearn") == list(CLASSIFIERS)
     assert model_names("torch") == ["cnn", "tip-cnn"]
 

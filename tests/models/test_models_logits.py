@@ -287,3 +287,42 @@ def test_good_onnx_model_still_predicts(tmp_path):
         np.zeros((3, 28, 28), np.uint8)
     )
     assert out.shape == (3, 10) and np.isfinite(out).all()
+
+
+def test_probabilities_that_do_not_sum_to_one_are_refused(tmp_path):
+    fives = np.full((6, 10), 0.5)
+    fives[:2] = 0.1
+    np.save(tmp_path / "p.npy", fives)
+    with pytest.raises(MnistlabError, match=r"p\.npy: .*sum to 1 .*first bad row 2 sums to 5"):
+        LogitsFile(tmp_path / "p.npy", kind="proba")
+    assert not LogitsFile(tmp_path / "p.npy").is_proba  # auto: these are logits
+    pd.DataFrame({f"prob_{i}": fives[:, i] for i in range(10)}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    with pytest.raises(MnistlabError, match=r"p\.csv: .*first bad row 2 sums to 5"):
+        LogitsFile(tmp_path / "p.csv")
+    np.save(tmp_path / "ok.npy", softmax(np.arange(20, dtype=np.float32).reshape(2, 10)))
+    assert LogitsFile(tmp_path / "ok.npy", kind="proba").is_proba
+
+
+@pytest.mark.parametrize("scale", ["inf", "0", "-1", "nan"])
+def test_predict_refuses_a_scale_that_is_not_finite_and_positive(tmp_path, scale, capsys):
+    from mnistlab.cli import main
+
+    path = _onnx_model(tmp_path / "m.onnx", "ok")
+    data = _idx_dataset(tmp_path / "ds")
+    argv = ["predict", str(path), str(data), "--out", str(tmp_path / "p.parquet")]
+    assert main([*argv, "--scale", scale]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scale must be a finite number above 0" in err[0], err
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_predict_refuses_probabilities_that_do_not_sum_to_one(tmp_path, capsys):
+    from mnistlab.cli import main
+
+    np.save(tmp_path / "p.npy", np.full((20, 10), 0.5))
+    data = _idx_dataset(tmp_path / "ds")
+    argv = ["predict", str(tmp_path / "p.npy"), str(data), "--out", str(tmp_path / "p.parquet")]
+    assert main([*argv, "--scores", "proba"]) == 2
+    assert "first bad row 0 sums to 5" in capsys.readouterr().err

@@ -1,4 +1,7 @@
-"""Probability scores, mistakenness, uniqueness, variation ratio, ensemble disagreement."""
+"""Probability scores, mistakenness, knn distance, variation ratio, ensemble disagreement.
+
+Uniqueness (FiftyOne's) is tested in ``test_uniqueness.py``.
+"""
 
 from __future__ import annotations
 
@@ -132,37 +135,6 @@ def test_knn_distance_duplicates_and_errors() -> None:
     np.testing.assert_allclose(
         u.knn_distance(np.array([0.0, 1, 2, 10])), u.knn_distance(np.array([[0.0], [1], [2], [10]]))
     )
-
-
-def test_uniqueness_is_fiftyones_cosine_definition_by_hand() -> None:
-    # Six 2-D points at known angles and arbitrary lengths: cosine distance is 1 - cos(angle
-    # between them) whatever the lengths, so every distance is known in closed form.
-    deg = np.array([0.0, 10.0, 25.0, 45.0, 90.0, 180.0])
-    length = np.array([1.0, 3.0, 0.5, 2.0, 7.0, 1.5])
-    x = np.c_[np.cos(np.radians(deg)), np.sin(np.radians(deg))] * length[:, None]
-    gaps = np.abs(deg[:, None] - deg[None, :])
-    dist = 1.0 - np.cos(np.radians(gaps))
-    raw = []
-    for i in range(6):
-        d = np.sort(np.delete(dist[i], i))[:3]  # the three nearest others
-        raw.append(np.mean(d * [0.6, 0.3, 0.1]))  # FiftyOne: weighted mean, then / max
-    raw = np.array(raw)
-    expected = raw / raw.max()
-    got = u.uniqueness(x)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    assert got.argmax() == 5 and got.max() == 1.0  # 180 degrees: the most unique
-    # The point at 0 degrees: neighbours at 10, 25, 45 degrees.
-    by_hand = 0.6 * (1 - np.cos(np.radians(10))) + 0.3 * (1 - np.cos(np.radians(25)))
-    by_hand += 0.1 * (1 - np.cos(np.radians(45)))
-    assert got[0] == pytest.approx(by_hand / (3 * raw.max()), abs=1e-12)
-    # Not the Euclidean score: lengths change knn_distance, not uniqueness.
-    assert not np.allclose(u.knn_distance(x), got)
-    np.testing.assert_allclose(u.uniqueness(x * 4.0), got, atol=1e-12)
-    np.testing.assert_allclose(u.uniqueness(x, metric="euclidean"), u.knn_distance(x))
-
-
-def test_uniqueness_small_sets_score_one_like_fiftyone() -> None:
-    np.testing.assert_array_equal(u.uniqueness(np.eye(3)), np.ones(3))
 
 
 def test_variation_ratio_hand_values() -> None:

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, json_scalar, models_of
-from mnistlab.run import CLEAN, RunLayout, clean_images, parse_variant
+from mnistlab.run import CLEAN, RunLayout, check_run, clean_images, parse_variant
 from mnistlab.workflows.variants import variant_images
 
 if TYPE_CHECKING:
@@ -109,6 +109,8 @@ class Explorer:
         self.root = Path(run_dir).resolve()
         if not self.root.is_dir():
             raise MnistlabError(f"{run_dir}: no such run directory")
+        if RunLayout(self.root).manifest.is_file():
+            check_run(self.root)
         self.models = models_of(self.root)
         if not self.models:
             raise MnistlabError(

@@ -11,11 +11,11 @@ from typing import Any
 import typer
 
 # Importing the command modules registers their commands on ``app``.
-from mnistlab.cli import data, models, report, scores, variants  # noqa: F401
+from mnistlab.cli import data, generative, models, report, scores, variants  # noqa: F401
 from mnistlab.cli._app import app
 from mnistlab.shell import handle_signals, one_line, register_exit, report_exit
 
-__all__ = ["app", "entry", "main"]
+__all__ = ["app", "main"]
 
 # typer vendors its own click; its classes are reached through public names (typer.Exit,
 # typer.Abort, and ClickException: the base of typer.BadParameter's base, UsageError).
@@ -45,16 +45,15 @@ def _run(argv: list[str] | None) -> Any:
         return command.invoke(ctx)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (see the module docstring)."""
+def main(argv: list[str] | None = None, deadline: float | None = None) -> int:
+    """Run the command line; return the exit code (see the module docstring).
+
+    ``deadline``: seconds the cleanup after a signal may take before the process ends
+    regardless (:func:`mnistlab.shell.handle_signals`; the ``mnistlab`` program gives 5).
+    """
     try:
-        with handle_signals():
+        with handle_signals(deadline):
             result = _run(argv)
     except BaseException as exc:  # mnistlab.shell: its exit code, or raised again (a bug)
         return report_exit(exc)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
-
-
-def entry() -> None:
-    """The console script `mnistlab`: :func:`main` with sys.argv, exiting with its code."""
-    sys.exit(main())

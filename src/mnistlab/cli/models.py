@@ -1,12 +1,13 @@
 """Model commands: train, predict, evaluate, benchmark, study."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from mnistlab.cli import _app as opts
 
-_MODELS = "cnn, tip-cnn, logreg, rf, knn, mlp, svc, gb"
+_MODELS = "cnn, tip-cnn, logreg, rf, knn, mlp, svc, gb; generative: vae, gan"
 _STUDY_MODELS = "a,b: registered (trained), .onnx, model folders, logits (.npy V x N x C, table)."
 
 
@@ -25,6 +26,7 @@ def train_cmd(
     augment: opts.Augment = None,
     augment_p: opts.AugmentP = 0.5,
     augment_workers: int = typer.Option(0, "--augment-workers", min=0, help="Loader workers."),
+    latent_dim: Annotated[int | None, opts.count("--latent-dim", "vae, gan: code size.")] = None,
     overwrite: opts.Overwrite = False,
 ) -> None:
     """Train a model on the train split, score it on the test split and save it to a folder."""
@@ -32,7 +34,7 @@ def train_cmd(
 
     options = train_options(  # unknown names and options fail before the data is read
         model, precision=precision, augment=augment, augment_p=augment_p,
-        augment_workers=augment_workers,
+        augment_workers=augment_workers, latent_dim=latent_dim,
     )  # fmt: skip
     opts.check_out(onnx, "onnx", name, out, data_dir=data_dir, overwrite=overwrite,
                    file=(".onnx",), what="--onnx")  # fmt: skip
@@ -41,7 +43,9 @@ def train_cmd(
         data_dir=data_dir, progress=progress, out=out, onnx=onnx,
     )  # fmt: skip
     acc, seconds = fitted.manifest["accuracy"], fitted.manifest["training_seconds"]
-    typer.echo(f"{model}: test accuracy {acc:.4f}, trained in {seconds:.1f} s -> {out}")
+    # A generative model has no accuracy: its manifest's one-line summary instead.
+    score = f"test accuracy {acc:.4f}" if acc is not None else fitted.manifest["summary"]
+    typer.echo(f"{model}: {score}, trained in {seconds:.1f} s -> {out}")
 
 
 @opts.command("predict", writes="predict", inputs=("model", "data"), file=(".parquet",))
@@ -147,4 +151,6 @@ def study_cmd(
     )  # fmt: skip
     manifest = run_study(out, options, steps=opts.parse_list(steps), force=force or overwrite,
                          log=typer.echo)  # fmt: skip
-    typer.echo("\n".join([*summary_lines(manifest), f"run -> {out}  (report: {out}/report.html)"]))
+    reported = manifest.get("steps", {}).get("report", {}).get("done")
+    where = f"  (report: {out / 'report.html'})" if reported else ""
+    typer.echo("\n".join([*summary_lines(manifest), f"run -> {out}{where}"]))

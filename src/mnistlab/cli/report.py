@@ -17,6 +17,7 @@ def report_cmd(
     hardness: str = typer.Option(None, "--hardness", help="Hardness score (default entropy)."),
     out: Path = opts.out_option("Output file (default RUN_DIR/report.html).", required=False),
     overwrite: opts.Overwrite = False,
+    progress: opts.Progress = True,
 ) -> None:
     """Write RUN_DIR/report.html: one self-contained file (images inlined, no network needed).
 
@@ -27,7 +28,7 @@ def report_cmd(
 
     if out is not None and out.resolve() != (run_dir / "report.html").resolve():
         opts.check_out(out, "report", run_dir, overwrite=overwrite, file=True)
-    path = write_report(run_dir, model=model, hardness=hardness, out=out, progress=True)
+    path = write_report(run_dir, model=model, hardness=hardness, out=out, progress=progress)
     typer.echo(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -51,12 +52,14 @@ def export_run_cmd(
     out: Path = opts.out_option("Folder (new, empty, or a previous export-run output)."),
     model: opts.Model = None,
     variants: str = typer.Option("clean", "--variants", help="Variants (a,b), or 'all'."),
+    progress: opts.Progress = True,
 ) -> None:
     """Write a run in FiftyOne's image-classification layout, every score a sample field."""
     from mnistlab.report import export_run
 
     chosen = None if variants.strip() == "all" else opts.parse_list(variants)
-    path = export_run(run_dir, out, format=format, model=model, variants=chosen, progress=True)
+    path = export_run(run_dir, out, format=format, model=model, variants=chosen,
+                      progress=progress)  # fmt: skip
     typer.echo(str(path))
 
 

@@ -79,7 +79,8 @@ def label_issues_cmd(
         source, split=split, folds=folds, seed=seed, limit=limit, all_rows=all_rows,
         data_dir=data_dir, grid=grid is not None,
     )  # fmt: skip
-    typer.echo(format_table(table.head(top)))
+    if top > 0:
+        typer.echo(format_table(table.head(top)))
     typer.echo(f"{int(table['is_issue'].sum())} likely label issues")
     for path in write_table(table, out, "label-issues") if out is not None else []:
         typer.echo(f"wrote {path}")

@@ -67,7 +67,7 @@ def corrupt_cmd(
               executor="local")  # fmt: skip
 def measure_cmd(
     name: str = typer.Argument(..., help="Registered dataset or folder of IDX files."),
-    split: Literal["test", "train"] = typer.Option("test", "--split", help="Split."),
+    split: Literal["test", "train", "all"] = typer.Option("test", "--split", help="Split(s)."),
     out: Path = opts.out_option("FILE.csv or FILE.parquet."),
     data_dir: opts.DataDir = None,
     job: Any = None,

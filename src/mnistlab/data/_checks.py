@@ -1,4 +1,5 @@
-"""Label checks shared by every dataset reader (IDX folders, NPZ, Parquet, variant folders)."""
+"""Image and label checks shared by every dataset reader (IDX folders, NPZ, Parquet, variant
+folders)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,44 @@ from numpy.typing import NDArray
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["checked_labels"]
+__all__ = ["MIN_SIDE", "checked_images", "checked_labels"]
+
+#: The smallest height and width of an image of a dataset (MNIST-like: 28 x 28; a 784 x 1
+#: array is a flattened image, not an image).
+MIN_SIDE = 8
+
+
+def checked_images(images: Any, where: str | os.PathLike[str]) -> NDArray[np.uint8]:
+    """A dataset's images: uint8 ``(N, H, W)`` with ``N >= 1`` and both sides at least
+    :data:`MIN_SIDE` pixels, or a one-line error naming ``where``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> checked_images(np.zeros((2, 28, 28), np.uint8), "t").shape
+    (2, 28, 28)
+    >>> checked_images(np.zeros((2, 784, 1), np.uint8), "t.idx")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: t.idx: images of 784 x 1 pixels are not images (flattened?): ...
+    >>> checked_images(np.zeros((0, 28, 28), np.uint8), "t.idx")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: t.idx: no images (an empty split)
+    """
+    arr = np.asarray(images)
+    if arr.ndim != 3 or arr.dtype != np.uint8:
+        raise MnistlabError(
+            f"{where}: expected uint8 images of shape (N, H, W), got {arr.dtype} {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise MnistlabError(f"{where}: no images (an empty split)")
+    if min(arr.shape[1:]) < MIN_SIDE:
+        raise MnistlabError(
+            f"{where}: images of {arr.shape[1]} x {arr.shape[2]} pixels are not images "
+            f"(flattened?): each side needs at least {MIN_SIDE} pixels"
+        )
+    return arr
 
 
 def checked_labels(

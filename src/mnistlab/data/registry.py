@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.data._checks import checked_labels
+from mnistlab.data._checks import checked_images, checked_labels
 from mnistlab.data.dataset import Dataset
 from mnistlab.data.idx import _GZIP_MAGIC, read_idx
 from mnistlab.errors import MnistlabError
@@ -423,10 +423,7 @@ def _make(
     split: str,
     where: Path,
 ) -> Dataset:
-    if images.ndim != 3:
-        raise MnistlabError(f"{where}: expected images of shape (N, H, W), got {images.shape}")
-    if images.dtype != np.uint8:
-        raise MnistlabError(f"{where}: expected uint8 images, got {images.dtype}")
+    checked_images(images, where)
     if labels.shape != (images.shape[0],):
         raise MnistlabError(
             f"{where}: {images.shape[0]} images but labels have shape {labels.shape}"

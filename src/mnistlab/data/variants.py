@@ -257,17 +257,13 @@ def load_variant(
         )
         if "sample_id" in metadata.columns:
             sample_ids = metadata["sample_id"].to_numpy(np.int64)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise MnistlabError(
-            f"{root / files['images']}: expected uint8 images (N, H, W), "
-            f"got {images.dtype} {images.shape}"
-        )
+    from mnistlab.data._checks import checked_images, checked_labels
+
+    checked_images(images, root / files["images"])
     if labels.shape != (images.shape[0],):
         raise MnistlabError(
             f"{root / files['labels']}: {labels.shape} labels for {images.shape[0]} images"
         )
-    from mnistlab.data._checks import checked_labels
-
     names = manifest.get("class_names")
     if names is not None and not (
         isinstance(names, list) and names and all(isinstance(n, str) for n in names)

@@ -33,6 +33,7 @@ from mnistlab.models.cnn import (
 )
 from mnistlab.models.logits import LogitsFile
 from mnistlab.models.onnx import OnnxModel, export_onnx
+from mnistlab.models.wrap import wrap
 
 __all__ = [
     "ARCHITECTURES",
@@ -53,6 +54,7 @@ __all__ = [
     "model_names",
     "softmax",
     "train",
+    "wrap",
 ]
 
 

@@ -6,6 +6,7 @@ A saved model is a folder::
       manifest.json   {"format_version", "name", "kind", "model", "class_names", "architecture",
                        "seed", "data_sha256", "accuracy", "training_seconds", ...}
       weights.pt      (kind "torch": the state dict)  or  model.joblib (kind "sklearn")
+                      or  model.onnx (kind "onnx", with its sha256 and preprocessing)
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def register_loader(kind: str, loader: Callable[[Path, dict[str, Any]], Model]) 
 
 def _load_all() -> None:
     # Importing the implementation modules registers their models and loaders.
-    from mnistlab.models import classic, cnn  # noqa: F401
+    from mnistlab.models import classic, cnn, generative, onnx  # noqa: F401
 
 
 def model_names(kind: str | None = None) -> list[str]:

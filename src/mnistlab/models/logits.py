@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from mnistlab.errors import MnistlabError
 from mnistlab.models._common import check_choice
 from mnistlab.models.base import Model
+from mnistlab.models.wrap import logits_from_scores, looks_like_proba
 
 __all__ = ["LOGITS_SUFFIXES", "LogitsFile", "is_logits_file"]
 
@@ -38,15 +39,17 @@ class LogitsFile(Model):
         ``label``, ...). A ``sample_id`` column, when present, is kept in :attr:`sample_ids`.
     kind : {"auto", "logits", "proba"}
         ``auto``: ``prob_*`` columns, or rows of non-negative numbers summing to 1, are
-        probabilities; anything else is logits. Probabilities become logits by their log.
+        probabilities; anything else is logits. Probabilities become logits by their log
+        (floored at 1e-7); they must lie in [0, 1] and each row must sum to 1 within 1e-3.
     class_names : sequence of str, optional
         Default ``"0".."C-1"``.
 
     Raises
     ------
     MnistlabError
-        When the file is missing, not 2-D, has fewer than 2 columns, or holds NaN or infinite
-        values (naming the file and the first bad row).
+        When the file is missing, not 2-D, has fewer than 2 columns, holds NaN or infinite
+        values, or probabilities outside [0, 1] or rows of them that do not sum to 1 (naming
+        the file and the first bad row).
 
     Examples
     --------
@@ -77,14 +80,10 @@ class LogitsFile(Model):
         self.sample_ids: NDArray[np.int64] | None = None
         scores, is_proba = self._read(suffix)
         scores = self._validate(scores)
-        if kind == "proba" or (kind == "auto" and (is_proba or _rows_are_proba(scores))):
-            if scores.min() < 0 or scores.max() > 1:
-                row = int(np.argwhere((scores < 0) | (scores > 1))[0, 0])
-                raise MnistlabError(
-                    f"{self.path}: probabilities must lie in [0, 1] (first bad row {row})"
-                )
+        if kind == "proba" or (kind == "auto" and (is_proba or looks_like_proba(scores))):
+            # Refuses values outside [0, 1] and rows that do not sum to 1 (naming the first).
             self.is_proba = True
-            self.logits = np.log(np.clip(scores, 1e-7, 1.0)).astype(np.float32)
+            self.logits = logits_from_scores(scores, "proba", str(self.path))
         else:
             self.is_proba = False
             self.logits = scores.astype(np.float32)
@@ -217,9 +216,3 @@ def _first_repeat(values: NDArray[np.int64]) -> int | None:
     seen = np.zeros(len(values), bool)
     seen[first] = True
     return int(np.flatnonzero(~seen)[0])
-
-
-def _rows_are_proba(scores: NDArray[np.float64]) -> bool:
-    return bool(
-        scores.size and scores.min() >= 0 and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3)
-    )

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from mnistlab.execution import Execution
 
 __all__ = [
+    "ModelLike",
     "VariantData",
+    "as_model",
     "as_variants",
     "iter_predictions",
     "predict_table",
@@ -44,6 +46,8 @@ __all__ = [
 ]
 
 DataLike = Any  # Dataset | path | dataset name | Mapping[str, Dataset] | Iterable[VariantData]
+#: A Model or anything :func:`mnistlab.models.wrap.wrap` turns into one.
+ModelLike = Any
 #: Images per chunk when the execution does not choose (``execution.chunk_size``).
 _CHUNK_SIZE = 2000
 
@@ -135,6 +139,34 @@ def as_variants(data: DataLike, split: str = "test") -> Iterator[VariantData]:
     )
 
 
+def as_model(model: ModelLike) -> Model:
+    """``model`` itself when it is a :class:`Model`, else :func:`mnistlab.models.wrap.wrap` of it.
+
+    Parameters
+    ----------
+    model : Model or model-like
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    MnistlabError
+        When ``model`` is nothing ``wrap`` accepts (the message lists what is).
+
+    Examples
+    --------
+    >>> as_model(lambda images: np.zeros((len(images), 2))).kind
+    'callable'
+    """
+    if isinstance(model, Model):
+        return model
+    from mnistlab.models.wrap import wrap
+
+    return wrap(model)
+
+
 def _predict_chunk(images: NDArray[np.uint8], model: Model) -> NDArray[np.float32]:
     return np.asarray(model.predict_logits(images), dtype=np.float32)
 
@@ -144,10 +176,11 @@ def _logits(
 ) -> NDArray[np.float32]:
     from mnistlab.models.cnn import TorchModel
     from mnistlab.models.logits import LogitsFile
+    from mnistlab.models.wrap import CallableModel, ModuleModel
 
     # PyTorch already uses every core, and its thread pool does not survive a fork: torch
-    # models always predict in this process.
-    in_process = isinstance(model, (LogitsFile, TorchModel))
+    # models always predict in this process; so do callables (a lambda does not pickle).
+    in_process = isinstance(model, (LogitsFile, TorchModel, ModuleModel, CallableModel))
     size = (execution.chunk_size if execution is not None else None) or _CHUNK_SIZE
     if execution is None or execution.executor == "serial" or in_process or len(images) <= size:
         return _predict_chunk(images, model)
@@ -162,16 +195,18 @@ def _logits(
 
 
 def variant_logits(
-    model: Model, variant: VariantData, *, execution: Execution | None = None
+    model: ModelLike, variant: VariantData, *, execution: Execution | None = None
 ) -> NDArray[np.float32]:
     """Logits ``float32 (N, C)`` of one variant, checked against its classes.
 
-    ``execution`` runs chunks of ``execution.chunk_size`` images (default 2,000) on
-    :func:`mnistlab.parallel.map_chunks`; without it, or with ``Execution("serial")``, the
-    model predicts in this process (see :func:`predict_table`).
+    ``model``: anything :func:`as_model` takes. ``execution`` runs chunks of
+    ``execution.chunk_size`` images (default 2,000) on :func:`mnistlab.parallel.map_chunks`;
+    without it, or with ``Execution("serial")``, the model predicts in this process (see
+    :func:`predict_table`).
     """
     from mnistlab.models.logits import LogitsFile
 
+    model = as_model(model)
     ds = variant.dataset
     if not model.class_names:
         # An ONNX model with a dynamic output shape learns its classes from the data.
@@ -268,19 +303,20 @@ def prediction_arrow(variant: VariantData, logits: NDArray[np.float32], model_na
 
 
 def predict_variant_arrow(
-    model: Model,
+    model: ModelLike,
     variant: VariantData,
     *,
     model_name: str | None = None,
     execution: Execution | None = None,
 ) -> Any:
     """:func:`predict_variant` as a ``pyarrow.Table`` (what the study streams to Parquet)."""
+    model = as_model(model)
     logits = variant_logits(model, variant, execution=execution)
     return prediction_arrow(variant, logits, model_name or model.name)
 
 
 def predict_variant(
-    model: Model,
+    model: ModelLike,
     variant: VariantData,
     *,
     model_name: str | None = None,
@@ -295,7 +331,7 @@ def predict_variant(
 
 
 def iter_predictions(
-    model: Model,
+    model: ModelLike,
     data: DataLike,
     *,
     split: str = "test",
@@ -309,6 +345,7 @@ def iter_predictions(
     """
     from tqdm.auto import tqdm
 
+    model = as_model(model)
     progress = execution is not None and execution.progress
     variants = as_variants(data, split)
     for v in tqdm(
@@ -318,7 +355,7 @@ def iter_predictions(
 
 
 def predict_table(
-    model: Model,
+    model: ModelLike,
     data: DataLike,
     *,
     split: str = "test",
@@ -329,8 +366,11 @@ def predict_table(
 
     Parameters
     ----------
-    model : Model
-        Any :class:`~mnistlab.models.base.Model` (saved, ONNX, or a :class:`LogitsFile`).
+    model : Model or model-like
+        Any :class:`~mnistlab.models.base.Model` (saved, ONNX, or a :class:`LogitsFile`), or
+        what :func:`mnistlab.models.wrap.wrap` takes: a ``torch.nn.Module``, a fitted
+        scikit-learn estimator, a callable ``images -> scores``, an ``.onnx`` or logits file,
+        a saved model folder (wrapped with its defaults; call ``wrap`` for other options).
     data : Dataset, path, name or mapping
         See :func:`as_variants`.
     split : str
@@ -357,11 +397,15 @@ def predict_table(
     >>> table = predict_table(model, ds, execution=Execution("serial", chunk_size=1))
     >>> table[["variant", "label", "pred"]].values.tolist()
     [['clean', 0, 0], ['clean', 1, 1]]
+    >>> dark = lambda images: np.tile([1.0, 0.0], (len(images), 1))  # a callable: always "dark"
+    >>> predict_table(dark, ds)[["model", "pred"]].values.tolist()
+    [['callable', 0], ['callable', 0]]
     >>> table = predict_table(model, load("fashion-mnist"))  # doctest: +SKIP
     >>> table.groupby("variant").apply(lambda t: (t.pred == t.label).mean())  # doctest: +SKIP
     """
     import pandas as pd
 
+    model = as_model(model)
     parts = list(
         iter_predictions(
             model,
@@ -408,24 +452,65 @@ def write_predictions(path: str | os.PathLike[str], tables: Iterable[Any]) -> tu
 
 
 def resolve_model(
-    spec: str | os.PathLike[str],
+    spec: ModelLike,
     *,
-    layout: str = "NCHW",
-    scale: float = 1 / 255,
+    layout: str | None = None,
+    scale: float | None = None,
+    mean: float | None = None,
+    std: float | None = None,
     scores: str = "auto",
+    name: str | None = None,
 ) -> Model:
-    """A model from the command line: a saved model folder, an ``.onnx`` file or a logits file."""
-    from mnistlab.models.base import load_model
-    from mnistlab.models.logits import LogitsFile, is_logits_file
-    from mnistlab.models.onnx import OnnxModel
+    """A model from the command line or the library.
 
+    Parameters
+    ----------
+    spec : path or model-like
+        A saved model folder, an ``.onnx`` file, a logits file (``.npy``, ``.csv``,
+        ``.parquet``), or any object :func:`mnistlab.models.wrap.wrap` takes.
+    layout, scale, mean, std
+        The input of an ``.onnx`` file, network or callable (see
+        :class:`mnistlab.models.wrap.Preprocess`; None: the default, for ONNX the layout
+        of the file's input shape and ``"auto"`` too). Ignored for model folders and logits
+        files, whose input is fixed.
+    scores : {"auto", "logits", "proba"}
+        What a logits file or the ONNX model's output holds.
+    name : str, optional
+        The model's name (default: the file stem, or the saved name).
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    MnistlabError
+        A missing path, a file that is no model, bad options (naming them).
+
+    Examples
+    --------
+    >>> resolve_model(lambda images: np.zeros((len(images), 3)), name="zero").kind
+    'callable'
+    >>> resolve_model("nothing.onnx")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: nothing.onnx: no such ONNX file
+    """
+    from mnistlab.models.logits import is_logits_file
+    from mnistlab.models.wrap import wrap
+
+    pre: dict[str, Any] = {"scale": scale, "mean": mean, "std": std, "layout": layout}
+    if isinstance(spec, Model):
+        return wrap(spec, name=name)
+    if not isinstance(spec, (str, os.PathLike)):
+        return wrap(spec, name=name, output=scores, **pre)
     path = Path(spec)
     if path.is_dir():
-        return load_model(path)
-    if path.suffix.lower() == ".onnx":
-        return OnnxModel(path, layout=layout, scale=scale)
+        return wrap(path, name=name)
     if is_logits_file(path):
-        return LogitsFile(path, kind=scores)
+        return wrap(path, name=name, output=scores)
+    if path.suffix.lower() == ".onnx":
+        return wrap(path, name=name, output=scores, **pre)
     if not path.exists():
         raise MnistlabError(f"{path}: no such model (a saved model folder, .onnx or logits file)")
     raise MnistlabError(

@@ -49,10 +49,14 @@ def _connect(scheduler: str) -> Any:
     import mnistlab
 
     distributed = _import_distributed()
+    # Made in two steps: a client whose __init__ failed must not try to close a connection
+    # it never had when it is collected (dask prints a 10-line Client.__del__ traceback).
+    client = distributed.Client.__new__(distributed.Client)
     try:
         # An unreachable scheduler fails within CONNECT_TIMEOUT s, not dask's 30 s + retries.
-        client = distributed.Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        client.__init__(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
+        client.close = lambda *args, **kwargs: None  # nothing to close
         raise MnistlabError(
             f"cannot reach the Dask scheduler {scheduler!r}: {describe_error(exc)}"
         ) from None

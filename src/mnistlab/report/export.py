@@ -45,7 +45,7 @@ from mnistlab._atomic import atomic_dir
 from mnistlab.corrupt.variants import regenerate_variant
 from mnistlab.errors import MnistlabError
 from mnistlab.report.tables import RunTables, class_names_of, json_scalar, models_of
-from mnistlab.run import CLEAN, clean_images, corruption_params
+from mnistlab.run import CLEAN, RunLayout, check_run, clean_images, corruption_params
 from mnistlab.scores.uncertainty import softmax
 
 __all__ = ["FORMATS", "export_run", "load_fiftyone"]
@@ -89,6 +89,8 @@ def export_run(
 
     if format not in FORMATS:
         raise MnistlabError(f"unknown export format {format!r} (choose from: {', '.join(FORMATS)})")
+    if RunLayout(run_dir).manifest.is_file():
+        check_run(run_dir)
     tables = RunTables(run_dir, model)
     every = {tables.model: tables}
     try:

@@ -39,7 +39,7 @@ from mnistlab.report.sections_scores import (
     section_prioritisation,
 )
 from mnistlab.report.tables import RunTables, class_names_of, models_of
-from mnistlab.run import RunLayout, read_manifest
+from mnistlab.run import RunLayout, check_run
 
 __all__ = ["SECTIONS", "write_report"]
 
@@ -119,7 +119,7 @@ def write_report(
     ):
         if not isinstance(value, int) or value < 1:
             raise MnistlabError(f"{name} must be a positive integer, got {value!r}")
-    manifest = read_manifest(run)
+    manifest = check_run(run) if RunLayout(run).manifest.is_file() else {}
     names = models_of(run)
     if not names and not manifest.get("steps"):
         # A run made of other steps (e.g. only the Fashion-MNIST-C protocol) is still a run;

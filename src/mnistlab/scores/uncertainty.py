@@ -264,6 +264,82 @@ def mistakenness(
 
 UNIQUENESS_WEIGHTS = (0.6, 0.3, 0.1)
 UNIQUENESS_METRICS = ("cosine", "euclidean")
+#: FiftyOne's sklearn similarity index precomputes the full distance matrix of at most this
+#: many embeddings (``_MAX_PRECOMPUTE_DISTS``); beyond, it queries a neighbours graph, which
+#: for ``metric="cosine"`` measures the Euclidean distance of the unit vectors,
+#: ``sqrt(2 * cosine distance)``. :func:`uniqueness` follows both regimes.
+FIFTYONE_MAX_PRECOMPUTE = 15_000
+# Up to this dimension a KD-tree beats brute force on 10^4 logits (8x on 10-D logits, and
+# SciPy's tree, queried on the threads this process may use, is 2-5x faster again than
+# scikit-learn's); above it, chunked brute force.
+_TREE_MAX_DIM = 16
+
+
+def _embeddings(embeddings: ArrayLike, metric: str) -> NDArray[np.float64]:
+    """Validated float64 ``(N, D)`` embeddings (a 1-D array is ``N`` one-dimensional ones)."""
+    x = np.array(embeddings, dtype=np.float64)  # a copy: centring may work in place
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise MnistlabError(f"embeddings: expected shape (N, D), got {x.shape}")
+    if metric not in UNIQUENESS_METRICS:
+        raise MnistlabError(f"metric: expected one of {UNIQUENESS_METRICS}, got {metric!r}")
+    if not np.isfinite(x).all():
+        raise MnistlabError("embeddings: contains NaN or infinite values")
+    return x
+
+
+def _euclidean_knn(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Euclidean distances ``(N, k)``, ascending, of each row to its ``k`` nearest other rows.
+
+    Needs ``N > k``. Exact duplicates of a row count as other rows (distance 0).
+    """
+    n, dim = x.shape
+    if dim <= _TREE_MAX_DIM:
+        from scipy.spatial import cKDTree
+
+        from mnistlab.threads import choose_threads
+
+        dists, _ = cKDTree(x).query(x, k=k + 1, workers=choose_threads())
+        # Column 0 is a distance 0: the row itself or, tied with it, an exact duplicate.
+        # Either way the other k columns are the distances to the k nearest other rows.
+        return np.ascontiguousarray(dists[:, 1:])
+    from sklearn.neighbors import NearestNeighbors
+
+    algorithm = "brute" if n <= 50_000 else "auto"
+    nn = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(x)
+    dists, _ = nn.kneighbors()  # no query: each row's own match is left out
+    return np.maximum(dists, 0.0)
+
+
+def _knn_distances(x: NDArray[np.float64], k: int, metric: str) -> NDArray[np.float64]:
+    """Distances ``(N, k)``, ascending, of each row to its ``k`` nearest other rows.
+
+    ``metric`` is ``"euclidean"``, ``"cosine"`` (``1 - cos``; a zero vector is at distance 1
+    from every vector, as in :func:`sklearn.metrics.pairwise.cosine_distances`) or
+    ``"chord"`` (the Euclidean distance of the rows scaled to unit length, zero rows kept at
+    zero: ``sqrt(2 (1 - cos))`` between non-zero rows). Needs ``N > k``.
+    """
+    if metric == "euclidean":
+        return _euclidean_knn(x, k)
+    norms = np.linalg.norm(x, axis=1)
+    nonzero = norms > 0
+    if metric == "chord":
+        unit = x / np.where(nonzero, norms, 1.0)[:, None]
+        return _euclidean_knn(unit, k)
+    # cosine: 1 - cos = |a - b|^2 / 2 for unit vectors, so the neighbours of a non-zero row
+    # among the non-zero rows come from the same Euclidean search; every zero row is at 1.
+    out = np.ones((x.shape[0], k), dtype=np.float64)  # zero rows: 1 to everything
+    m = int(nonzero.sum())
+    if m >= 2:
+        unit = x[nonzero] / norms[nonzero, None]
+        chord = _euclidean_knn(unit, min(k, m - 1))
+        d = chord * chord / 2.0
+        zeros = min(x.shape[0] - m, k)
+        if zeros or d.shape[1] < k:
+            d = np.sort(np.hstack([d, np.ones((m, zeros))]), axis=1)[:, :k]
+        out[nonzero] = d
+    return out
 
 
 def knn_distance(
@@ -274,97 +350,121 @@ def knn_distance(
     """Weighted distance to the nearest neighbours, divided by its maximum; range ``[0, 1]``.
 
     For each sample, the distances ``d_1 <= d_2 <= d_3`` to its three nearest other samples
-    (Euclidean by default) are combined as ``0.6 d_1 + 0.3 d_2 + 0.1 d_3``; the result is
-    divided by its maximum over the set, so the most isolated sample scores 1 (all zeros when
-    every sample has exact duplicates). Higher means more isolated, not necessarily wrong.
-    With ``metric="cosine"`` this is :func:`uniqueness`, FiftyOne's definition.
+    (Euclidean by default; exact duplicates count, at distance 0) are combined as
+    ``0.6 d_1 + 0.3 d_2 + 0.1 d_3``; the result is divided by its maximum over the set, so the
+    most isolated sample scores 1 (all zeros when every sample has exact duplicates). Higher
+    means more isolated, not necessarily wrong. The embeddings are used as given (no
+    centring). This is not FiftyOne's uniqueness (:func:`uniqueness` is); with
+    ``metric="cosine"`` it is what mnistlab called uniqueness before it matched FiftyOne.
 
     Parameters
     ----------
     embeddings : array (N, D)
-        Features, logits or any vectors; ``N > len(weights)``.
+        Features, logits or any vectors; ``N > len(weights)``. A 1-D array is ``N`` values.
     weights : tuple of float
         Weights of the 1st, 2nd, ... nearest neighbour.
     metric : {"euclidean", "cosine"}
         The distance (cosine distance is ``1 - cos``, as :func:`sklearn.metrics.pairwise
-        .cosine_distances`).
+        .cosine_distances`: a zero vector is at distance 1 from every vector).
 
+    Returns
+    -------
+    float64 (N,)
+
+    Raises
+    ------
+    MnistlabError
+        If the embeddings are not ``(N, D)``, hold NaN or infinite values, or ``N`` is at
+        most ``len(weights)``, or the metric is unknown.
+
+    Examples
+    --------
     >>> knn_distance(np.array([[0.0], [1.0], [2.0], [10.0]]))
     array([0.25882353, 0.21176471, 0.23529412, 1.        ])
     """
-    x = np.asarray(embeddings, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise MnistlabError(f"embeddings: expected shape (N, D), got {x.shape}")
-    if metric not in UNIQUENESS_METRICS:
-        raise MnistlabError(f"metric: expected one of {UNIQUENESS_METRICS}, got {metric!r}")
+    x = _embeddings(embeddings, metric)
     k = len(weights)
     if x.shape[0] <= k:
         raise MnistlabError(f"embeddings: needs more than {k} samples, got {x.shape[0]}")
-    if not np.isfinite(x).all():
-        raise MnistlabError("embeddings: contains NaN or infinite values")
-    norms = np.linalg.norm(x, axis=1)
-    if metric == "cosine" and x.shape[1] <= 16 and (norms > 0).all():
-        # Cosine distance of unit vectors is half their squared Euclidean distance: the same
-        # neighbours and distances (to ~1e-15) from a KD-tree, 8x faster than brute force on
-        # 10,000 logits (the study scores 126 variants per model); SciPy's tree, queried on
-        # the threads this process may use, is 2-5x faster again than scikit-learn's.
-        from scipy.spatial import cKDTree
-
-        from mnistlab.threads import choose_threads
-
-        unit = x / norms[:, None]
-        dists, idx = cKDTree(unit).query(unit, k=k + 1, workers=choose_threads())
-        dists = dists * dists / 2.0
-    else:
-        # brute force (chunked distance matrices) beats trees on low-dimensional logits up
-        # to ~50k
-        from sklearn.neighbors import NearestNeighbors
-
-        algorithm = "brute" if x.shape[0] <= 50_000 or metric == "cosine" else "auto"
-        nn = NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm, metric=metric).fit(x)
-        dists, idx = nn.kneighbors(x)
-    # Drop each sample's match with itself (not always column 0 when duplicates exist).
-    self_col = idx == np.arange(x.shape[0])[:, None]
-    has_self = self_col.any(axis=1)
-    keep = ~self_col
-    keep[~has_self, -1] = False
-    d = np.maximum(dists[keep].reshape(x.shape[0], k), 0.0)  # cosine: no -1e-16
-    u = d @ np.asarray(weights, dtype=np.float64)
+    u = _knn_distances(x, k, metric) @ np.asarray(weights, dtype=np.float64)
     top = u.max()
     return u / top if top > 0 else np.zeros_like(u)
 
 
 def uniqueness(embeddings: ArrayLike, metric: str = "cosine") -> NDArray[np.float64]:
-    """FiftyOne Brain's uniqueness (``compute_uniqueness``); range ``[0, 1]``.
+    """FiftyOne Brain's uniqueness (``fiftyone.brain.compute_uniqueness``); range ``[0, 1]``.
 
-    FiftyOne's definition: the cosine distances ``d_1 <= d_2 <= d_3`` of each sample to its
-    ``K = 3`` nearest other samples, weighted ``0.6 / 0.3 / 0.1`` and divided by the maximum
-    over the set (FiftyOne takes the weighted mean, which the division makes the same
-    number). ``metric="euclidean"`` matches a FiftyOne similarity index built with that
-    metric. As in FiftyOne, a set of at most 3 samples scores 1 everywhere; where every
-    sample has an exact duplicate the scores are 0 (FiftyOne divides 0 by 0).
+    The same numbers as ``compute_uniqueness(samples, embeddings=embeddings)`` with its
+    default sklearn similarity index (float64 embeddings; tested to 1e-9 against a
+    brute-force transcription of FiftyOne's steps):
+
+    1. the embeddings are centred (their mean subtracted);
+    2. each sample's distances to the other samples are sorted, ``d_1 <= d_2 <= ...`` (the
+       sample itself is left out; exact duplicates count, at distance 0);
+    3. ``d_2, d_3, d_4`` (FiftyOne asks for ``K + 1 = 4`` neighbours and drops the first,
+       which is the nearest *other* sample) are weighted ``0.6 / 0.3 / 0.1`` and averaged;
+    4. the result is divided by its maximum over the set.
+
+    With ``metric="cosine"`` (FiftyOne's default) the distance is ``1 - cos`` of the centred
+    embeddings, a zero vector being at distance 1 from everything (scikit-learn's
+    ``cosine_distances``); above :data:`FIFTYONE_MAX_PRECOMPUTE` (15,000) samples FiftyOne
+    switches to a neighbours graph on the centred embeddings scaled to unit length, whose
+    distances are ``sqrt(2 (1 - cos))``, and so does this function.
+    ``metric="euclidean"`` is a FiftyOne similarity index built with ``metric="euclidean"``
+    (``compute_uniqueness(..., similarity_index=index)``), in either regime.
+
+    As in FiftyOne, a set of at most 3 samples scores 1 everywhere (none at all: an empty
+    array), and a set of exactly 4 scores NaN everywhere (there is no 4th other sample). Where
+    FiftyOne divides 0 by 0 (every sample's 2nd-4th nearest others at distance 0, e.g. each
+    sample has four or more exact copies), the scores are 0, not NaN. FiftyOne computes in
+    the embeddings' dtype, this function in float64: on float32 embeddings the two differ by
+    float32 rounding.
 
     Parameters
     ----------
     embeddings : array (N, D)
-        Features, logits or any vectors.
+        Features, logits or any vectors. A 1-D array is ``N`` one-dimensional values.
     metric : {"cosine", "euclidean"}
+
+    Returns
+    -------
+    float64 (N,)
+
+    Raises
+    ------
+    MnistlabError
+        If the embeddings are not ``(N, D)`` or hold NaN or infinite values, or the metric
+        is unknown.
 
     See Also
     --------
-    knn_distance : the same weighting with any metric (Euclidean by default).
+    knn_distance : the nearest three other samples, uncentred, any metric (Euclidean by
+        default); ``knn_distance(x, metric="cosine")`` is what this function computed before
+        it matched FiftyOne.
 
     Examples
     --------
-    >>> uniqueness(np.array([[1.0, 0.0], [1.0, 0.1], [1.0, 0.2], [0.0, 1.0]])).round(3)
-    array([0.128, 0.111, 0.104, 1.   ])
+    Points on a line (Euclidean: ``d_2, d_3, d_4`` of ``0`` are 3, 6 and 10):
+
+    >>> x = np.array([0.0, 1.0, 3.0, 6.0, 10.0, 20.0])
+    >>> uniqueness(x, metric="euclidean").round(4)
+    array([0.2987, 0.2338, 0.2208, 0.2922, 0.513 , 1.    ])
+    >>> uniqueness(np.eye(3))
+    array([1., 1., 1.])
     """
-    x = np.asarray(embeddings, dtype=np.float64)
-    if x.ndim in (1, 2) and 0 < x.shape[0] <= len(UNIQUENESS_WEIGHTS):
-        return np.ones(x.shape[0], dtype=np.float64)
-    return knn_distance(x, UNIQUENESS_WEIGHTS, metric)
+    x = _embeddings(embeddings, metric)
+    n = x.shape[0]
+    k = len(UNIQUENESS_WEIGHTS)
+    if n <= k:
+        return np.ones(n, dtype=np.float64)
+    if n == k + 1:
+        return np.full(n, np.nan)
+    x -= x.mean(axis=0)
+    space = "chord" if metric == "cosine" and n > FIFTYONE_MAX_PRECOMPUTE else metric
+    d = _knn_distances(x, k + 1, space)[:, 1:]
+    u = np.mean(d * np.asarray(UNIQUENESS_WEIGHTS), axis=1)
+    top = u.max()
+    return u / top if top > 0 else np.zeros_like(u)
 
 
 def _votes(stack: NDArray[np.floating], name: str) -> tuple[NDArray[np.int64], int]:

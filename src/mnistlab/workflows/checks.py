@@ -63,10 +63,24 @@ def check_corruptions(values: Iterable[str], what: str = "corruption") -> tuple[
 
 
 def check_models(values: Iterable[str], what: str = "model") -> tuple[str, ...]:
-    """Registered model names, each once."""
-    from mnistlab.models.base import model_names
+    """Registered classifier names, each once (a generative model, ``vae`` or ``gan``, is
+    studied by ``mnistlab diversity`` and ``disentangle``, not by a study).
 
-    return check_names(values, model_names(), what)
+    >>> check_models(["vae"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: model 'vae' is a generative model: ...
+    """
+    from mnistlab.models.base import get_spec, model_names
+
+    names = check_names(values, model_names(), what)
+    for name in names:
+        if get_spec(name).kind == "generative":
+            raise MnistlabError(
+                f"{what} {name!r} is a generative model: a study evaluates classifiers "
+                "(see 'mnistlab diversity' and 'mnistlab disentangle')"
+            )
+    return names
 
 
 def check_study(options: Any, steps: Sequence[str] | None, known_steps: Sequence[str]) -> None:

@@ -131,6 +131,7 @@ def _run_of(path: Path) -> Path:
             f"{path}: not a mnistlab run directory (needs manifest.json and preds/; "
             "give a folder written by 'mnistlab study', or RUN/preds/<model>.parquet)"
         )
+    runlib.check_run(path)
     return path
 
 

@@ -35,22 +35,34 @@ def measure_dataset(
 ) -> pd.DataFrame:
     """Measure every image of ``name``'s ``split`` into the table ``out`` (.csv or .parquet).
 
-    Columns: ``index, sample_id`` and the morphometrics of :func:`mnistlab.morpho.measure`.
+    Columns: ``index, sample_id`` and the morphometrics of :func:`mnistlab.morpho.measure`;
+    with ``split="all"`` the train then the test split, measured in one job, with a ``split``
+    column after ``index`` (``index`` counts within each split, as in Morpho-MNIST's tables).
 
     Examples
     --------
     >>> measure_dataset("mnist", "morpho.csv", execution=Execution(workers=2))  # doctest: +SKIP
     """
+    import numpy as np
+    import pandas as pd
+
+    from mnistlab._validate import check_name
     from mnistlab.data import load
     from mnistlab.data.tables import write_table
     from mnistlab.morpho import measure
 
+    splits = SPLITS[check_name(split, tuple(SPLITS), "split")]
     job = execution or Execution()
-    ds = load(name, split=split, data_dir=data_dir)
+    parts = [load(name, split=s, data_dir=data_dir) for s in splits]
+    images = parts[0].images if len(parts) == 1 else np.concatenate([p.images for p in parts])
     ckpt = checkpoint_dir_for(out) if job.checkpoint else None
     with execution_session(job):
-        table = measure(ds.images, checkpoint_dir=ckpt, execution=job)
-    table.insert(1, "sample_id", ds.sample_ids)
+        table = measure(images, checkpoint_dir=ckpt, execution=job)
+    table.insert(1, "sample_id", np.concatenate([p.sample_ids for p in parts]))
+    if len(parts) > 1:
+        table["index"] = np.concatenate([np.arange(len(p)) for p in parts])
+        names = pd.Series(np.repeat(splits, [len(p) for p in parts]), dtype="category")
+        table.insert(1, "split", names)
     write_table(table, out)
     if ckpt is not None:
         remove_checkpoints(ckpt)

@@ -262,12 +262,13 @@ def run_study(
     """
     from mnistlab._output import check_replace
     from mnistlab.workflows.checks import check_study
-    from mnistlab.workflows.study_models import with_model_names
+    from mnistlab.workflows.study_models import check_model_files, with_model_names
 
     opts = with_model_names((options or StudyOptions()).resolved())
     run_dir = Path(out)
     # Every name and number first: a bad one leaves no run folder and trains nothing.
     check_study(opts, steps, [s.name for s in STEPS])
+    check_model_files(opts)  # an unusable model file leaves no run folder either
     check_replace(run_dir, "run", overwrite=True, what="")  # resume a run, never a user folder
     run_dir.mkdir(parents=True, exist_ok=True)
     known = [s.name for s in STEPS]
@@ -301,20 +302,41 @@ def run_study(
     say = log or (lambda _line: None)
     from mnistlab.execution import execution
 
+    # A resumed run is trusted by its files: a step is done only while the files it recorded
+    # are there with the same bytes, and once a step ran again with other results every later
+    # step runs again too. A clean split or a predictions table that no longer matches the
+    # manifest (edited by hand) makes the whole study run again.
+    stale = force or not _consistent(run_dir)
     # One worker pool for every step of the study (started on first use, warm caches).
     with execution(opts.executor, opts.workers):
         for step in STEPS:
             if steps is not None and step.name not in steps:
                 continue
-            if not force and runlib.step_done(run_dir, step.name):
+            if not stale and runlib.step_done(run_dir, step.name):
                 say(f"{step.name}: done already, reused")
                 continue
+            previous = runlib.read_manifest(run_dir).get("steps", {}).get(step.name, {})
+            before = runlib.snapshot(run_dir)
             start = time.perf_counter()
             info = step.fn(run_dir, opts)
             seconds = time.perf_counter() - start
-            runlib.mark_step(run_dir, step.name, seconds, **{"info": info})
+            written = runlib.step_outputs(run_dir, before)
+            earlier = previous.get("outputs") if isinstance(previous, dict) else None
+            earlier = earlier if isinstance(earlier, dict) else {}
+            stale = stale or not earlier or any(earlier.get(k) != v for k, v in written.items())
+            kept = {k: v for k, v in earlier.items() if (run_dir / k).is_file()}
+            runlib.mark_step(run_dir, step.name, seconds, {**kept, **written}, info=info)
             say(f"{step.name}: {seconds:.1f} s")
     return runlib.read_manifest(run_dir)
+
+
+def _consistent(run_dir: Path) -> bool:
+    """Whether the run's clean split and predictions still match its manifest."""
+    try:
+        runlib.check_run(run_dir, files=False)
+    except MnistlabError:
+        return False
+    return True
 
 
 def summary_lines(manifest: dict[str, Any]) -> list[str]:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "VariantLogits",
     "augmented_base",
+    "check_model_files",
     "check_study_models",
     "for_variant",
     "load_study_model",
@@ -238,3 +239,58 @@ def check_study_models(options: StudyOptions) -> tuple[str, ...]:
         if not 0.0 <= float(options.augment_p) <= 1.0:
             raise MnistlabError(f"--augment-p must be in [0, 1], got {options.augment_p!r}")
     return tuple(options.models)
+
+
+def check_model_files(options: StudyOptions) -> None:
+    """Open every model file of the study and refuse one it cannot use, before any work.
+
+    An ONNX file or model folder must load and map two blank images to two rows of one
+    score per class of the dataset; a logits file must cover every variant of the study
+    with the test split's samples and classes.
+
+    Parameters
+    ----------
+    options : StudyOptions
+        After :func:`with_model_names` (``model_files`` filled).
+
+    Raises
+    ------
+    MnistlabError
+        Naming the file and what is wrong with it.
+
+    Examples
+    --------
+    >>> from mnistlab.workflows.study import StudyOptions
+    >>> check_model_files(StudyOptions(models=("logreg",)))  # no file: nothing to open
+    """
+    if not options.model_files:
+        return
+    from mnistlab import run as runlib
+    from mnistlab.data import load
+    from mnistlab.models.logits import is_logits_file
+    from mnistlab.models.predict import resolve_model
+    from mnistlab.workflows.study import study_variants
+
+    test = load(options.dataset, split="test", data_dir=options.data_dir)
+    n = min(len(test), options.test_size or len(test))
+    n_classes = len(test.class_names)
+    variants = [runlib.variant_name(c, s) for c, s in study_variants(options)]
+    for name, path in options.model_files:
+        file = Path(path)
+        if file.is_file() and is_logits_file(file):
+            scores = VariantLogits(file, variants, n)
+            width = next(iter(scores._arrays.values())).shape[1]
+        else:
+            model = resolve_model(file)
+            blank = np.zeros((2, *test.images.shape[1:]), np.uint8)
+            out = np.asarray(model.predict_logits(blank))
+            if out.ndim != 2 or out.shape[0] != 2:
+                raise MnistlabError(
+                    f"{file}: maps 2 images to an output of shape {out.shape}, "
+                    "expected (2, classes)"
+                )
+            width = out.shape[1]
+        if width != n_classes:
+            raise MnistlabError(
+                f"{file}: {width} classes, but {options.dataset} has {n_classes} (model {name!r})"
+            )

@@ -30,6 +30,7 @@ def train_options(
     augment: str | None = None,
     augment_p: float = 0.5,
     augment_workers: int = 0,
+    latent_dim: int | None = None,
 ) -> dict[str, Any]:
     """The keyword options of :func:`mnistlab.models.train` for ``model``, checked.
 
@@ -44,6 +45,8 @@ def train_options(
     augment_p, augment_workers : float, int
         Probability that a training image is corrupted, DataLoader workers; ``augment_p``
         other than 0.5 needs ``augment``.
+    latent_dim : int, optional
+        Size of a code of a generative model (``vae``, ``gan``; their default 64).
 
     Returns
     -------
@@ -73,6 +76,10 @@ def train_options(
         )
     elif augment_p != 0.5:
         raise MnistlabError("--augment-p needs --augment (the corruptions to train on)")
+    if latent_dim is not None:
+        if spec.kind != "generative":
+            raise MnistlabError(f"--latent-dim applies to generative models only, not {model!r}")
+        options["latent_dim"] = latent_dim
     return options
 
 
