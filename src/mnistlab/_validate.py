@@ -243,3 +243,35 @@ def parse_list(
         raise MnistlabError(
             f"{what}: expected a comma-separated list of {kind}, got {value!r}"
         ) from None
+
+
+def parse_assignments(
+    value: str | None, convert: Callable[[str], Any] = str, what: str = "option"
+) -> dict[str, Any]:
+    """``"0.5"`` -> ``{"*": 0.5}``; ``"mine=0.5,other=0.2"`` -> one value per name (a bare
+    value applies to every name without its own, under ``"*"``); None -> ``{}``.
+
+    Examples
+    --------
+    >>> parse_assignments("0.286", float, "--mean")
+    {'*': 0.286}
+    >>> parse_assignments("mine=0.1, 0.5", float, "--mean")
+    {'mine': 0.1, '*': 0.5}
+    >>> parse_assignments("mine=x", float, "--mean")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.MnistlabError: --mean: 'x' for mine is not a float
+    """
+    out: dict[str, Any] = {}
+    for item in parse_list(value) or ():
+        name, sep, text = item.rpartition("=")
+        key = name.strip() if sep else "*"
+        if key in out:
+            raise MnistlabError(f"{what}: {'a value' if key == '*' else key} given twice")
+        try:
+            out[key] = convert(text.strip())
+        except ValueError:
+            where = "" if key == "*" else f" for {key}"
+            kind = getattr(convert, "__name__", "value")
+            raise MnistlabError(f"{what}: {text.strip()!r}{where} is not a {kind}") from None
+    return out

@@ -124,6 +124,8 @@ class MnistDataset(torch.utils.data.Dataset):
         Passed to :func:`mnistlab.corrupt.corrupt`.
     data_dir, download
         Passed to :func:`mnistlab.data.load`.
+    train : bool, optional
+        torchvision's spelling: ``True`` is ``split="train"``, ``False`` ``"test"``.
 
     Examples
     --------
@@ -134,6 +136,8 @@ class MnistDataset(torch.utils.data.Dataset):
     >>> x, y = ds[1]
     >>> tuple(x.shape), float(x.max()), y
     ((1, 28, 28), 1.0, 1)
+    >>> ds.classes, ds.targets.tolist(), tuple(ds.data.shape)
+    (['a', 'b'], [0, 1], (2, 28, 28))
     """
 
     def __init__(
@@ -152,7 +156,10 @@ class MnistDataset(torch.utils.data.Dataset):
         compat: str | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         download: bool = True,
+        train: bool | None = None,
     ) -> None:
+        if train is not None:  # torchvision's spelling of the split
+            split = "train" if train else "test"
         parts, class_names = _load_parts(source, split, variants, data_dir, download)
         self.class_names: tuple[str, ...] = class_names
         self.split = split
@@ -184,6 +191,22 @@ class MnistDataset(torch.utils.data.Dataset):
     def labels(self) -> NDArray[np.int64]:
         """Every label, in item order (for samplers and class weights)."""
         return np.concatenate([q.labels for q in self._parts])
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names (torchvision's ``classes``)."""
+        return list(self.class_names)
+
+    @property
+    def targets(self) -> torch.Tensor:
+        """Every label as an ``int64`` tensor (torchvision's ``targets``)."""
+        return torch.from_numpy(self.labels)
+
+    @property
+    def data(self) -> torch.Tensor:
+        """Every stored image as a ``uint8`` tensor ``N x H x W`` (torchvision's ``data``;
+        before ``transform`` and on-the-fly corruption)."""
+        return torch.from_numpy(np.concatenate([np.asarray(q.images) for q in self._parts]))
 
     @property
     def epoch(self) -> int:

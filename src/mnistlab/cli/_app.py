@@ -37,6 +37,12 @@ def out_option(help: str, *, required: bool = True) -> Any:
 # Options shared by several commands, declared once (``name: DataDir = None``).
 DataDir = Annotated[Path | None, _opt("--data-dir", help="Folder searched first for the dataset.")]
 Progress = Annotated[bool, _opt("--progress/--no-progress", help="Show a progress bar.")]
+InputLayout = Annotated[
+    str | None, _opt("--layout", help="Input of .onnx / networks: NCHW, NHWC, NHW or flat.")
+]
+InputScale = Annotated[float | None, _opt("--scale", help="Input: pixels * scale (1/255).")]
+InputMean = Annotated[float | None, _opt("--mean", help="Input: (x - mean) / std (0).")]
+InputStd = Annotated[float | None, _opt("--std", help="Input: (x - mean) / std (1).")]
 Workers = Annotated[int | None, count("--workers", "Worker processes (default: all cores).")]
 Executor = Annotated[str, _opt("--executor", help="serial, local or dask.")]
 Scheduler = Annotated[str | None, _opt("--scheduler", help="Dask scheduler (tcp://host:8786).")]

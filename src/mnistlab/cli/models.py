@@ -8,7 +8,23 @@ import typer
 from mnistlab.cli import _app as opts
 
 _MODELS = "cnn, tip-cnn, logreg, rf, knn, mlp, svc, gb; generative: vae, gan"
-_STUDY_MODELS = "a,b: registered (trained), .onnx, model folders, logits (.npy V x N x C, table)."
+_STUDY_MODELS = (
+    "a,b: registered (trained), [NAME=]FILE: .onnx, model folders, logits (.npy V x N x C, table)."
+)
+_BASELINE = "mCE baseline: auto (logreg if among --models), a model, RUN/preds/M.parquet, none."
+_PER_MODEL = "Input of model files: VALUE, or NAME=VALUE,... per model; "
+
+
+def _preprocess(**given: str | None) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    """``--scale 1,mine=0.5`` ... as StudyOptions.preprocess: per model name (``*``: all)."""
+    from mnistlab._validate import parse_assignments
+
+    table: dict[str, dict[str, object]] = {}
+    for option, value in given.items():
+        convert = str if option == "layout" else float
+        for name, v in parse_assignments(value, convert, f"--{option}").items():
+            table.setdefault(name, {})[option] = v
+    return tuple((name, tuple(sorted(v.items()))) for name, v in sorted(table.items()))
 
 
 @opts.command("train", writes="model", inputs=("name",))
@@ -54,8 +70,10 @@ def predict_cmd(
     data: str = typer.Argument(..., help="Dataset, IDX folder, or a corrupt/perturb folder."),
     out: Path = opts.out_option("Predictions table (.parquet)."),
     split: str = typer.Option("test", "--split", help="Split to predict."),
-    layout: str = typer.Option("NCHW", "--layout", help="ONNX input: NCHW, NHWC, NHW or flat."),
-    scale: float = typer.Option(1 / 255, "--scale", help="ONNX input scale (pixels * scale)."),
+    layout: opts.InputLayout = None,
+    scale: opts.InputScale = None,
+    mean: opts.InputMean = None,
+    std: opts.InputStd = None,
     scores: str = typer.Option("auto", "--scores", help="Logits file holds: auto, logits, proba."),
     name: str | None = typer.Option(None, "--name", help="Value of the 'model' column."),
     executor: opts.Executor = "serial",
@@ -67,7 +85,7 @@ def predict_cmd(
     from mnistlab.models.predict import iter_predictions, resolve_model, write_predictions
 
     job = Execution(executor, workers, progress=progress)
-    fitted = resolve_model(model, layout=layout, scale=scale, scores=scores)
+    fitted = resolve_model(model, layout=layout, scale=scale, mean=mean, std=std, scores=scores)
     rows = iter_predictions(fitted, data, split=split, model_name=name, execution=job)
     path, n = write_predictions(out, rows)
     typer.echo(f"{n} predictions -> {path}")
@@ -121,7 +139,11 @@ def study_cmd(
     corruptions: str | None = typer.Option(None, "--corruptions", help="a,b (default: all)."),
     epochs: opts.Epochs = None,
     models: str = typer.Option("cnn,logreg", "--models", help=_STUDY_MODELS),
-    baseline: str = typer.Option("logreg", "--baseline", help="Baseline model of the mCE."),
+    baseline: str = typer.Option("auto", "--baseline", help=_BASELINE),
+    layout: str | None = typer.Option(None, "--layout", help=_PER_MODEL + "NCHW, NHWC, ..."),
+    scale: str | None = typer.Option(None, "--scale", help=_PER_MODEL + "pixels * scale."),
+    mean: str | None = typer.Option(None, "--mean", help=_PER_MODEL + "(x - mean) / std."),
+    std: str | None = typer.Option(None, "--std", help=_PER_MODEL + "(x - mean) / std."),
     compat: str | None = typer.Option(None, "--compat", help="Corruption compat mode (mnist-c)."),
     steps: str | None = typer.Option(None, "--steps", help="Only these steps (a,b)."),
     force: bool = typer.Option(False, "--force", help="Re-run steps already done."),
@@ -148,6 +170,7 @@ def study_cmd(
         executor=executor, workers=workers, data_dir=str(data_dir) if data_dir else None,
         progress=progress, active_learning=active_learning, fmnist_c=fmnist_c,
         augment=opts.parse_list(augment) or None, augment_p=augment_p,
+        preprocess=_preprocess(layout=layout, scale=scale, mean=mean, std=std),
     )  # fmt: skip
     manifest = run_study(out, options, steps=opts.parse_list(steps), force=force or overwrite,
                          log=typer.echo)  # fmt: skip

@@ -147,6 +147,7 @@ def generate(
         Which splits to corrupt.
     corruptions : sequence of str, optional
         Default: the release's (MNIST-C: its 15 and ``identity``; Fashion-MNIST-C: its 15).
+        The MNIST-C layout always writes ``identity`` (the clean variant) with them.
     severity : int 1..5, "benchmark", "all" or "random"
         ``benchmark``: each corruption at the level its release used; ``all`` (mnist-c): one
         folder per level; ``random`` (fmnist-c): uniform 1..5 per image.
@@ -210,6 +211,10 @@ def generate(
     pool = [get(n).name for n in pool]  # unknown names fail here, aliases resolve
     if len(set(pool)) != len(pool):
         raise MnistlabError(f"corruptions: duplicate names in {', '.join(pool)}")
+    if layout == "mnist-c" and "identity" not in pool:
+        # The clean variant always comes with the chosen ones: accuracy drops, mCE and the
+        # clean rows of every table need it.
+        pool = ["identity", *pool]
     data = _load_splits(dataset, split_list, data_dir, limit)
     first = data[split_list[0]]
     n_total = sum(len(d) for d in data.values())

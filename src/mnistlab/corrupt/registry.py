@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mnistlab import random as _random
+from mnistlab._validate import suggest
 from mnistlab.data.dataset import check_images
 from mnistlab.errors import MnistlabError
 
@@ -310,9 +311,7 @@ def get(name: str) -> Corruption:
     try:
         return _REGISTRY[key]
     except KeyError:
-        raise MnistlabError(
-            f"unknown corruption {name!r} (choose from: {', '.join(names())})"
-        ) from None
+        raise MnistlabError(f"unknown corruption {name!r}{suggest(str(name), names())}") from None
 
 
 def resolve_compat(compat: str | None) -> str:

@@ -107,6 +107,13 @@ class Dataset:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    def __repr__(self) -> str:
+        h, w = self.images.shape[1:]
+        return (
+            f"Dataset({self.name!r}, split={self.split!r}, {len(self)} images {h}x{w}, "
+            f"{len(self.class_names)} classes)"
+        )
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
             yield self[i]

@@ -39,6 +39,7 @@ __all__ = [
     "mce_table",
     "per_class_table",
     "reliability_table",
+    "sanity_table",
 ]
 
 N_BINS = 15
@@ -319,3 +320,65 @@ def per_class_table(preds: pd.DataFrame) -> pd.DataFrame:
         .rename(columns={"label": "class", "mean": "accuracy", "size": "n"})
     )
     return out
+
+
+#: A clean accuracy below this many times chance, or this share of predictions in one class,
+#: is flagged as a likely preprocessing mistake (scale, normalisation, layout).
+CHANCE_FACTOR = 1.5
+ONE_CLASS_SHARE = 0.9
+
+
+def sanity_table(preds: pd.DataFrame, n_classes: int | None = None) -> pd.DataFrame:
+    """Per model, on the clean rows: accuracy against chance and the most predicted class; a
+    model at chance level or that predicts one class nearly always is flagged (``suspect``)
+    as a likely preprocessing mistake, with the reason in numbers.
+
+    Parameters
+    ----------
+    preds : pandas.DataFrame
+        Predictions (:func:`load_predictions`): ``model``, ``corruption``, ``label``, ``pred``.
+    n_classes : int, optional
+        Number of classes (default: the labels and predictions seen).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, clean_accuracy, chance, top_class, top_share, suspect, reason``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> preds = pd.DataFrame({"model": "m", "corruption": "identity", "label": [0, 1, 2, 3],
+    ...                       "pred": [1, 1, 1, 1]})
+    >>> row = sanity_table(preds, 4).iloc[0]
+    >>> bool(row.suspect), row.reason  # doctest: +ELLIPSIS
+    (True, 'clean accuracy 25.0 % (chance 25.0 %), 100 % of predictions are class 1: ...')
+    """
+    import pandas as pd
+
+    clean = preds[preds["corruption"] == "identity"]
+    k = n_classes or int(max(clean["label"].max(), clean["pred"].max()) + 1) if len(clean) else 0
+    rows = []
+    for model, part in clean.groupby("model", sort=False, observed=True):
+        acc = float((part["label"] == part["pred"]).mean())
+        counts = part["pred"].value_counts()
+        top, share = int(counts.index[0]), float(counts.iloc[0] / len(part))
+        chance = 1.0 / k if k else float("nan")
+        low = acc <= CHANCE_FACTOR * chance
+        one = share >= ONE_CLASS_SHARE
+        reason = ""
+        if low or one:
+            reason = (
+                f"clean accuracy {100 * acc:.1f} % (chance {100 * chance:.1f} %), "
+                f"{100 * share:.0f} % of predictions are class {top}: check the input scale, "
+                "normalisation (mean, std) and layout"
+            )
+        rows.append(
+            {"model": str(model), "clean_accuracy": acc, "chance": chance, "top_class": top,
+             "top_share": share, "suspect": bool(low or one), "reason": reason}
+        )  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=["model", "clean_accuracy", "chance", "top_class", "top_share", "suspect",
+                 "reason"],
+    )  # fmt: skip

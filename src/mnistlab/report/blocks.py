@@ -26,6 +26,7 @@ __all__ = [
     "clean_frame",
     "data_uri",
     "label_aware",
+    "of_model",
 ]
 
 NOT_COMPUTED = "not computed in this run"
@@ -86,6 +87,11 @@ class ReportContext:
     per_class: int
     max_points: int
     seed: int
+
+
+def of_model(ctx: ReportContext) -> str:
+    """`` of <model>`` for the heading of a section about the main model ("" without one)."""
+    return f" of {ctx.main.model}" if ctx.main is not None else ""
 
 
 def clean_frame(ctx: ReportContext, columns: list[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from mnistlab.report.blocks import (
     attached_png,
     clean_frame,
     label_aware,
+    of_model,
 )
 from mnistlab.report.tables import RunTables
 from mnistlab.run import ACTIVE_LEARNING_FIGURES, ACTIVE_LEARNING_TABLES, RunLayout, clean_images
@@ -46,7 +47,7 @@ def _hardness_frame(ctx: ReportContext, sec: Section) -> tuple[RunTables, str, p
 
 
 def section_hardness(ctx: ReportContext) -> Section:
-    sec = Section("hardness", "Hardness")
+    sec = Section("hardness", "Hardness" + of_model(ctx))
     if (scored := _hardness_frame(ctx, sec)) is None:
         return sec
     main, h, frame = scored
@@ -177,7 +178,7 @@ def section_fmnist_c(ctx: ReportContext) -> Section | None:
 
 
 def section_examples(ctx: ReportContext) -> Section:
-    sec = Section("examples", "Hardest and easiest images per class")
+    sec = Section("examples", "Hardest and easiest images per class" + of_model(ctx))
     if (scored := _hardness_frame(ctx, sec)) is None:
         return sec
     _, h, frame = scored
@@ -216,7 +217,7 @@ def section_examples(ctx: ReportContext) -> Section:
 
 def section_morpho(ctx: ReportContext) -> Section:
 
-    sec = Section("morphometrics", "Morphometrics")
+    sec = Section("morphometrics", "Morphometrics" + of_model(ctx))
     if ctx.main is None or not ctx.main.columns.morpho:
         sec.note = NOT_COMPUTED + " (no morpho.parquet)"
         return sec
@@ -240,7 +241,7 @@ def section_morpho(ctx: ReportContext) -> Section:
 
 
 def section_embeddings(ctx: ReportContext) -> Section:
-    sec = Section("embeddings", "Embeddings of the model's features")
+    sec = Section("embeddings", "Feature embeddings" + of_model(ctx))
     if ctx.main is None or not ctx.main.embedding_kinds():
         sec.note = (
             NOT_COMPUTED

@@ -58,6 +58,8 @@ class ModelSummary:
     best_score: str | None = None
     apfd: float | None = None
     label_issues: int | None = None
+    #: Why the model looks misconfigured (``eval/sanity.csv``), or None.
+    warning: str | None = None
 
     def empty(self) -> bool:
         return all(
@@ -100,6 +102,7 @@ def read_summary(
     root = Path(run)
     mce = read_csv_exact(RunLayout(root).eval_table("mce"))
     corruptions = read_csv_exact(RunLayout(root).eval_table("corruptions"))
+    sanity = read_csv_exact(RunLayout(root).eval_table("sanity"))
     out = []
     for model in models:
         s = ModelSummary(model)
@@ -133,6 +136,10 @@ def read_summary(
             if len(clean):
                 best = clean.iloc[int(clean["apfd"].to_numpy().argmax())]  # first of ties
                 s.best_score, s.apfd = str(best["score"]), float(best["apfd"])
+        if sanity is not None and {"model", "suspect", "reason"} <= set(sanity.columns):
+            flagged = sanity[(sanity["model"] == model) & sanity["suspect"].astype(bool)]
+            if len(flagged):
+                s.warning = f"likely preprocessing mistake: {flagged['reason'].iloc[0]}"
         issues = read_csv_exact(RunLayout(root).label_issues(model))
         if issues is not None and "is_issue" in issues.columns:
             s.label_issues = int(issues["is_issue"].astype(bool).sum())
@@ -192,7 +199,14 @@ def summary_html(figures: Sequence[ModelSummary]) -> str:
         }
         row = "".join(f"<td>{cells[c] or ''}</td>" for c in shown)
         body.append(f"<tr><td>{html.escape(s.model)}</td>{row}</tr>")
+    warnings = "".join(
+        f'<p class="warning" data-model="{html.escape(s.model)}"><strong>'
+        f"{html.escape(s.model)}</strong>: {html.escape(s.warning)}</p>"
+        for s in figures
+        if s.warning
+    )
     return (
+        f"{warnings}"
         f'<table class="tbl summary"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )

@@ -24,7 +24,7 @@ ACTIVE_LEARNING = "active_learning"
 LABEL_ISSUES = "label_issues"
 #: Tables of ``eval/`` (``.csv`` and ``.md``), written by
 #: :func:`mnistlab.workflows.evaluate.evaluate_predictions`.
-EVAL_TABLES = ("accuracy", "corruptions", "mce", "per_class")
+EVAL_TABLES = ("accuracy", "corruptions", "mce", "per_class", "sanity")
 #: Tables of a compare folder (``.csv`` and ``.parquet``; ``seen_unseen`` only with an augmented
 #: model), written by :func:`mnistlab.workflows.compare.compare_runs`.
 COMPARE_TABLES = ("leaderboard", "cells", "pairs", "seen_unseen")
@@ -182,10 +182,22 @@ class RunLayout:
         return self.hardness(model) / "prioritization.csv"
 
     def models_with_preds(self) -> list[str]:
-        """Models with a ``preds/<model>.parquet`` table (``cnn`` first, then by name)."""
+        """Models with a ``preds/<model>.parquet`` table, in the order the study recorded
+        (``manifest.json`` ``models``: the user's models first, the baseline last), then
+        any others by name (``cnn`` first)."""
+        import json
+
         folder = self.preds_folder
         found = sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
-        return sorted(found, key=lambda m: (m != "cnn", m))
+        order: list[str] = []
+        try:
+            recorded = json.loads(self.manifest.read_text(encoding="utf-8")).get("models")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if isinstance(recorded, list):
+            order = [m for m in recorded if isinstance(m, str) and m in found]
+        rest = sorted((m for m in found if m not in order), key=lambda m: (m != "cnn", m))
+        return [*order, *rest]
 
     # -- folders of the analyses -----------------------------------------------------
     @property

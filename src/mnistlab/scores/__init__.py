@@ -36,10 +36,14 @@ from mnistlab.scores.uncertainty import (
     max_softmax,
     mistakenness,
     score,
+    score_all,
     softmax,
     uniqueness,
     variation_ratio,
 )
+
+#: FiftyOne Brain's name (``compute_hardness``) of the same score: :func:`entropy`.
+hardness = entropy
 
 __all__ = [
     "DSA",
@@ -57,6 +61,7 @@ __all__ = [
     "faults_found_curve",
     "faults_in_top_k",
     "gini",
+    "hardness",
     "knn_distance",
     "least_confidence",
     "lsa",
@@ -66,6 +71,7 @@ __all__ = [
     "mistakenness",
     "prioritization_table",
     "score",
+    "score_all",
     "score_table",
     "softmax",
     "uniqueness",

@@ -12,6 +12,7 @@ The run-level analysis that writes ``RUN/hardness/<model>/`` from these tables i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -82,7 +83,7 @@ def morpho_correlations(
     spearman_error``; clean variant) and the joined table used for binned plots.
     """
     import pandas as pd
-    from scipy.stats import spearmanr
+    from scipy.stats import ConstantInputWarning, spearmanr
 
     if "sample_id" not in morpho.columns:
         raise MnistlabError("morpho table: missing column 'sample_id'")
@@ -103,8 +104,10 @@ def morpho_correlations(
         ok = np.isfinite(x)
         if ok.sum() < 3 or np.ptp(x[ok]) == 0:
             continue
-        rho, p = spearmanr(x[ok], joined[score].to_numpy()[ok])
-        rho_err = spearmanr(x[ok], (~joined["correct"].to_numpy(dtype=bool))[ok]).statistic
+        with warnings.catch_warnings():  # a constant score (one model's) has no correlation
+            warnings.simplefilter("ignore", ConstantInputWarning)
+            rho, p = spearmanr(x[ok], joined[score].to_numpy()[ok])
+            rho_err = spearmanr(x[ok], (~joined["correct"].to_numpy(dtype=bool))[ok]).statistic
         rows.append(
             {
                 "metric": m,

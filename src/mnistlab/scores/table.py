@@ -56,8 +56,9 @@ TABLE_METHODS = (*SCORES, "mistakenness", "uniqueness", "knn_distance")
 DEFAULT_METHODS = (*SCORES, "mistakenness")
 #: Scores that look at the label, so they are no fair misclassification detectors.
 LABEL_AWARE = frozenset({"mistakenness"})
-#: Former names of scores, still accepted: ``softmax`` (1 - max p) is now ``max_softmax``.
-RENAMED = {"softmax": "max_softmax"}
+#: Other names of scores, still accepted: ``softmax`` (1 - max p) is now ``max_softmax``;
+#: ``hardness`` is FiftyOne Brain's name (``compute_hardness``) of the entropy.
+RENAMED = {"softmax": "max_softmax", "hardness": "entropy"}
 _META = ("sample_id", "variant", "model", "corruption", "severity", "label", "pred", "correct")
 
 
@@ -94,6 +95,8 @@ def parse_methods(methods: Sequence[str] | None, known: Sequence[str] = TABLE_ME
 
     >>> parse_methods(["gini", "softmax"])
     ['gini', 'max_softmax']
+    >>> parse_methods(["hardness"])  # FiftyOne's name
+    ['entropy']
     """
     if methods is None:
         return list(DEFAULT_METHODS)

@@ -112,12 +112,9 @@ def check_study(options: Any, steps: Sequence[str] | None, known_steps: Sequence
     from mnistlab.workflows.study_models import check_study_models
 
     models = check_study_models(options)  # registered names, model files, <cnn>-aug
-    check_models([options.baseline], "baseline model")
-    evaluates = steps is None or "evaluate" in steps
-    if evaluates and options.baseline not in models:
-        raise MnistlabError(
-            f"baseline {options.baseline!r} is not among the models ({', '.join(models)}): "
-            f"the mCE needs it; add it to --models or choose --baseline from them"
+    if options.baseline is not None and options.baseline not in models:
+        raise MnistlabError(  # with_model_names adds a registered or file baseline
+            f"baseline {options.baseline!r} is not among the models ({', '.join(models)})"
         )
     resolve_compat(options.compat)
     check_name(options.executor, EXECUTORS, "executor")

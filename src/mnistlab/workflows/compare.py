@@ -170,8 +170,27 @@ def resolve_refs(items: Sequence[str | os.PathLike[str]]) -> list[ModelRef]:
                 f"{path}: not a run, a run's model folder or RUN/preds/<model>.parquet"
             )
         found.extend(p for p in pairs if (p[0].resolve(), p[1]) not in _keys(found))
+    found = _distinct_predictions(found)
     names = [m for _, m in found]
     return [ModelRef(m if names.count(m) == 1 else f"{run.name}/{m}", run, m) for run, m in found]
+
+
+def _distinct_predictions(found: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """``found`` without a run's baseline whose predictions table holds the same bytes as
+    the same baseline of a run before it: runs that share their baseline list it once."""
+    from mnistlab.run.integrity import file_record
+
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for run, model in found:
+        options = runlib.read_manifest(run).get("options") or {}
+        if options.get("baseline") == model:
+            key = (model, str(file_record(runlib.RunLayout(run).preds(model))["sha256"]))
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append((run, model))
+    return kept
 
 
 def _keys(found: list[tuple[Path, str]]) -> set[tuple[Path, str]]:

@@ -30,6 +30,7 @@ from mnistlab.evaluate import (
     mce_table,
     per_class_table,
     reliability_table,
+    sanity_table,
 )
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def evaluate_predictions(
         "corruptions": corruption_table(acc, baseline),
         "mce": mce_table(acc, baseline),
         "per_class": per_class_table(preds),
+        "sanity": sanity_table(preds),
     }
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,7 @@ def evaluate_predictions(
         "corruptions": f"Per corruption (CE normalised by {baseline or 'no baseline'})",
         "mce": f"Summary (mCE normalised by {baseline or 'no baseline'})",
         "per_class": "Per-class accuracy under each corruption",
+        "sanity": "Clean accuracy against chance (a likely preprocessing mistake is flagged)",
     }
     for name, table in tables.items():
         _write(table, folder, name, titles[name])

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,11 @@ class StudyOptions:
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)
     epochs: int | None = None
     models: tuple[str, ...] = ("cnn", "logreg")
-    baseline: str = "logreg"
+    #: The mCE's baseline: ``"auto"`` (``logreg`` when it is among the models, else none:
+    #: nothing is trained for it), a registered model (trained as the baseline), a
+    #: predictions table or model folder of an earlier run (``RUN/preds/logreg.parquet``),
+    #: or None (no mCE).
+    baseline: str | None = "auto"
     train_size: int | None = None
     test_size: int | None = None
     compat: str | None = None
@@ -105,6 +109,12 @@ class StudyOptions:
     augment_p: float = 0.5
     #: ``(name, path)`` of the model files among ``models`` (set by ``run_study``).
     model_files: tuple[tuple[str, str], ...] = ()
+    #: Names of the models given as Python objects (``run_study(models={...})``).
+    model_objects: tuple[str, ...] = ()
+    #: ``(name, ((option, value), ...))``: the input of a model file or object (``scale``,
+    #: ``mean``, ``std``, ``layout``; :class:`mnistlab.models.wrap.Preprocess`); a name
+    #: ``"*"`` applies to every one without its own.
+    preprocess: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def execution(self) -> Execution:
@@ -238,6 +248,7 @@ def run_study(
     steps: Sequence[str] | None = None,
     force: bool = False,
     log: Callable[[str], None] | None = None,
+    models: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the study into the run directory ``out``; returns the run manifest.
 
@@ -247,6 +258,14 @@ def run_study(
         Run directory (created).
     options : StudyOptions
         What to run (default: the full Fashion-MNIST study).
+    models : mapping of str to model-like, optional
+        Your own models, by name, beside those of ``options.models``: a PyTorch
+        ``nn.Module``, a callable ``images -> logits or probabilities``, a scikit-learn
+        estimator, a :class:`~mnistlab.models.Model`, or a file (anything
+        :func:`mnistlab.models.wrap` takes; their input from ``options.preprocess``). They
+        come first in every table, section and view. A network or estimator is saved into
+        ``RUN/models/<name>/`` (a network as ONNX, with its preprocessing and sha256), so
+        the run resumes without it; given again, it must predict as before.
     steps : sequence of str, optional
         Only these steps (default: all of :data:`STEPS`, in order).
     force : bool
@@ -262,14 +281,25 @@ def run_study(
     """
     from mnistlab._output import check_replace
     from mnistlab.workflows.checks import check_study
-    from mnistlab.workflows.study_models import check_model_files, with_model_names
+    from mnistlab.workflows.study_models import (
+        check_given_models,
+        check_model_files,
+        display_order,
+        forget_given_models,
+        import_given_models,
+        resumed_objects,
+        with_model_names,
+    )
 
-    opts = with_model_names((options or StudyOptions()).resolved())
     run_dir = Path(out)
+    objects = resumed_objects(run_dir, dict(models or {}))
+    opts = with_model_names((options or StudyOptions()).resolved(), objects)
     # Every name and number first: a bad one leaves no run folder and trains nothing.
     check_study(opts, steps, [s.name for s in STEPS])
-    check_model_files(opts)  # an unusable model file leaves no run folder either
+    # Every model file and object opened and tried: an unusable one leaves no run folder.
+    given = check_model_files(opts, objects)
     check_replace(run_dir, "run", overwrite=True, what="")  # resume a run, never a user folder
+    check_given_models(run_dir, given, force)  # a resume with a changed model is refused
     run_dir.mkdir(parents=True, exist_ok=True)
     known = [s.name for s in STEPS]
     if steps is not None:
@@ -284,8 +314,9 @@ def run_study(
         k: v for k, v in asdict(opts).items() if k not in ("progress", "executor", "workers")
     }
     current = _plain(current)
-    if recorded is not None and recorded != current and not force:
-        changed = sorted(k for k in current if recorded.get(k) != current[k])
+    defaults = _plain(asdict(StudyOptions()))
+    changed = sorted(k for k in current if (recorded or {}).get(k, defaults.get(k)) != current[k])
+    if recorded is not None and changed and not force:
         raise MnistlabError(
             f"{run_dir}: was run with other options ({', '.join(changed)} differ); "
             "use a new --out folder or --force"
@@ -298,15 +329,31 @@ def run_study(
         quick=opts.quick,
         options=current,
         versions=_versions(),
+        models=display_order(opts),
     )
+    import_given_models(run_dir, opts, given, log=log)
     say = log or (lambda _line: None)
-    from mnistlab.execution import execution
-
     # A resumed run is trusted by its files: a step is done only while the files it recorded
     # are there with the same bytes, and once a step ran again with other results every later
     # step runs again too. A clean split or a predictions table that no longer matches the
     # manifest (edited by hand) makes the whole study run again.
     stale = force or not _consistent(run_dir)
+    try:
+        _run_steps(run_dir, opts, steps, stale, say)
+    finally:
+        forget_given_models(run_dir)
+    return runlib.read_manifest(run_dir)
+
+
+def _run_steps(
+    run_dir: Path,
+    opts: StudyOptions,
+    steps: Sequence[str] | None,
+    stale: bool,
+    say: Callable[[str], None],
+) -> None:
+    from mnistlab.execution import execution
+
     # One worker pool for every step of the study (started on first use, warm caches).
     with execution(opts.executor, opts.workers):
         for step in STEPS:
@@ -327,7 +374,6 @@ def run_study(
             kept = {k: v for k, v in earlier.items() if (run_dir / k).is_file()}
             runlib.mark_step(run_dir, step.name, seconds, {**kept, **written}, info=info)
             say(f"{step.name}: {seconds:.1f} s")
-    return runlib.read_manifest(run_dir)
 
 
 def _consistent(run_dir: Path) -> bool:
@@ -347,10 +393,15 @@ def summary_lines(manifest: dict[str, Any]) -> list[str]:
     ['cnn: clean 0.93, mCE 81.6']
     """
     evaluation = manifest.get("steps", {}).get("evaluate", {}).get("info", {})
-    return [
-        f"{model}: clean {info.get('clean_accuracy')}, mCE {info.get('mce')}"
-        for model, info in evaluation.items()
-    ]
+    order = [m for m in manifest.get("models") or [] if m in evaluation]
+    order += [m for m in evaluation if m not in order]
+    lines = []
+    for model in order:
+        info = evaluation[model]
+        lines.append(f"{model}: clean {info.get('clean_accuracy')}, mCE {info.get('mce')}")
+        if info.get("warning"):
+            lines.append(f"{model}: {info['warning']}")
+    return lines
 
 
 def _plain(value: Any) -> Any:

@@ -39,11 +39,15 @@ if TYPE_CHECKING:
     from mnistlab.workflows.study import StudyOptions
 
 __all__ = [
+    "GivenModel",
     "VariantLogits",
     "augmented_base",
+    "check_given_models",
     "check_model_files",
     "check_study_models",
+    "display_order",
     "for_variant",
+    "import_given_models",
     "load_study_model",
     "train_recipe",
     "trained_names",
@@ -78,19 +82,39 @@ def augmented_base(options: StudyOptions) -> str:
     return "cnn"
 
 
-def with_model_names(options: StudyOptions) -> StudyOptions:
+def _split_entry(entry: str) -> tuple[str | None, str]:
+    """``"mine=path/x.onnx"`` -> ``("mine", "path/x.onnx")``; a plain entry has no name."""
+    name, sep, rest = entry.partition("=")
+    if sep and name and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        return name, rest
+    return None, entry
+
+
+def with_model_names(options: StudyOptions, objects: dict[str, Any] | None = None) -> StudyOptions:
     """``options`` with ``models`` as names (model files named, ``<cnn>-aug`` added) and
-    ``model_files`` mapping each file's name to its path; idempotent."""
+    ``model_files`` mapping each file's name to its path; idempotent.
+
+    An entry ``NAME=PATH`` names a model file; ``objects`` (name -> model object) come
+    first, recorded in ``model_objects``.
+    """
     files = dict(options.model_files)
     names: list[str] = []
-    for entry in options.models:
-        if entry in files or not _is_file_entry(entry):
+    given = list(objects or {})
+    for name in given:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise MnistlabError(
+                f"models: {name!r} is no model name (letters, digits, '_', '.', '-')"
+            )
+    entries = [*given, *(m for m in options.models if m not in given)]
+    for entry in entries:
+        label, target = _split_entry(entry)
+        if entry in given or entry in files or (label is None and not _is_file_entry(entry)):
             name = entry
         else:
-            path = Path(entry)
+            path = Path(target)
             if not path.exists():
                 raise MnistlabError(f"--models {entry}: no such model file")
-            name = _file_name(entry)
+            name = label or _file_name(target)
             if name in files and files[name] != str(path):
                 raise MnistlabError(f"--models: two model files are both named {name!r}")
             files[name] = str(path)
@@ -104,15 +128,59 @@ def with_model_names(options: StudyOptions) -> StudyOptions:
         aug = augmented_base(options) + AUG_SUFFIX
         if aug not in names:
             names.append(aug)
+    baseline = _baseline(options.baseline, names, files)
     return dataclasses.replace(
-        options, models=tuple(names), model_files=tuple(sorted(files.items()))
+        options,
+        baseline=baseline,
+        models=tuple(names),
+        model_files=tuple(sorted(files.items())),
+        model_objects=tuple(dict.fromkeys([*options.model_objects, *given])),
     )
+
+
+def _baseline(value: str | None, names: list[str], files: dict[str, str]) -> str | None:
+    """The baseline's model name; ``names`` and ``files`` get it when it is not there."""
+    from mnistlab.models.base import model_names
+
+    if value is None or value in ("none", ""):
+        return None
+    if value == "auto":
+        return "logreg" if "logreg" in names else None
+    if value in names:
+        return value
+    label, target = _split_entry(value)
+    if label is None and value in model_names():
+        names.append(value)  # trained as the baseline: asked for by name
+        return value
+    path = Path(target)
+    if not path.exists():
+        raise MnistlabError(
+            f"--baseline {value}: neither a model of the study, a registered model, nor a "
+            "file (RUN/preds/<model>.parquet or RUN/models/<model>)"
+        )
+    name = label or _file_name(target)
+    if name in names and files.get(name) != str(path):
+        raise MnistlabError(f"--baseline {value}: a model named {name!r} is already in the study")
+    files[name] = str(path)
+    if name not in names:
+        names.append(name)
+    return name
+
+
+def display_order(options: StudyOptions) -> list[str]:
+    """The study's models as every table, section and view shows them: the user's own
+    (objects, files) first, then the trained ones, the baseline last."""
+    given = set(options.model_objects) | set(dict(options.model_files))
+    first = [m for m in options.models if m in given]
+    rest = [m for m in options.models if m not in given and m != options.baseline]
+    last = [m for m in options.models if m == options.baseline and m not in given]
+    return [*first, *rest, *last]
 
 
 def trained_names(options: StudyOptions) -> list[str]:
     """The models the study trains (registered ones and the augmented one)."""
-    files = dict(options.model_files)
-    return [m for m in options.models if m not in files]
+    given = set(dict(options.model_files)) | set(options.model_objects)
+    return [m for m in options.models if m not in given]
 
 
 def train_recipe(name: str, options: StudyOptions) -> tuple[str, dict[str, Any]]:
@@ -203,8 +271,17 @@ def load_study_model(run_dir: Path, name: str, options: StudyOptions) -> Any:
     from mnistlab.models.predict import resolve_model
 
     files = dict(options.model_files)
-    if name not in files:
-        return load_model(run_dir / "models" / name)
+    live = _LIVE.get((Path(run_dir).resolve(), name))
+    if live is not None:
+        return live
+    folder = runlib.RunLayout(run_dir).model(name)
+    if name not in files or (folder / "manifest.json").is_file():
+        if name in options.model_objects and not (folder / "manifest.json").is_file():
+            raise MnistlabError(
+                f"model {name!r} of {run_dir} was a Python object that cannot be saved (a "
+                f"callable): pass it again, run_study(..., models={{{name!r}: ...}})"
+            )
+        return load_model(folder)
     path = Path(files[name])
     if path.is_file() and is_logits_file(path):
         from mnistlab.workflows.study import study_variants
@@ -226,9 +303,9 @@ def check_study_models(options: StudyOptions) -> tuple[str, ...]:
     checked against the registry, the model files and the augmented model taken as named."""
     from mnistlab.workflows.checks import check_models
 
-    files = dict(options.model_files)
+    given = set(dict(options.model_files)) | set(options.model_objects)
     aug = augmented_base(options) + AUG_SUFFIX if options.augment else None
-    registered = [m for m in options.models if m not in files and m != aug]
+    registered = [m for m in options.models if m not in given and m != aug]
     if registered:
         check_models(registered)
     if options.augment:
@@ -241,56 +318,209 @@ def check_study_models(options: StudyOptions) -> tuple[str, ...]:
     return tuple(options.models)
 
 
-def check_model_files(options: StudyOptions) -> None:
-    """Open every model file of the study and refuse one it cannot use, before any work.
+#: Models of a running study that live only in memory (callables): (run, name) -> Model.
+_LIVE: dict[tuple[Path, str], Model] = {}
 
-    An ONNX file or model folder must load and map two blank images to two rows of one
-    score per class of the dataset; a logits file must cover every variant of the study
-    with the test split's samples and classes.
+
+@dataclasses.dataclass
+class GivenModel:
+    """A model the user brought: what predicts, and how it is known again on a resume."""
+
+    name: str
+    model: Any  # a Model, or a VariantLogits for a logits file
+    source: str  # "object", or the file's path
+    digest: str  # sha256 of the file, or of the object's logits on probe images
+    kind: str
+
+    def record(self) -> dict[str, str]:
+        return {"source": self.source, "sha256": self.digest, "kind": self.kind}
+
+
+def _preprocess(options: StudyOptions, name: str) -> dict[str, Any]:
+    table = {n: dict(values) for n, values in options.preprocess}
+    return table.get(name, table.get("*", {}))
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    from mnistlab.run.integrity import file_record
+
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for part in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(part.relative_to(path).as_posix().encode())
+            digest.update(file_record(part)["sha256"].encode())
+        return digest.hexdigest()
+    return str(file_record(path)["sha256"])
+
+
+def _logits_digest(model: Model, probe: NDArray[np.uint8]) -> str:
+    import hashlib
+
+    logits = np.asarray(model.predict_logits(probe), np.float64)
+    return hashlib.sha256(np.round(logits, 4).astype(np.float32).tobytes()).hexdigest()
+
+
+def check_model_files(
+    options: StudyOptions, objects: dict[str, Any] | None = None
+) -> dict[str, GivenModel]:
+    """Open every model file and object of the study and refuse one it cannot use, before
+    any work; return them.
+
+    An ONNX file, model folder or object must load (or wrap, with its preprocessing) and map
+    the first test images to one score per class of the dataset; a logits file must cover
+    every variant of the study with the test split's samples and classes.
 
     Parameters
     ----------
     options : StudyOptions
         After :func:`with_model_names` (``model_files`` filled).
+    objects : dict, optional
+        Name -> model object (:func:`mnistlab.models.wrap` takes it).
+
+    Returns
+    -------
+    dict of str to GivenModel
+        By name, each with the digest a resume checks it against.
 
     Raises
     ------
     MnistlabError
-        Naming the file and what is wrong with it.
+        Naming the file or model and what is wrong with it.
 
     Examples
     --------
     >>> from mnistlab.workflows.study import StudyOptions
     >>> check_model_files(StudyOptions(models=("logreg",)))  # no file: nothing to open
+    {}
     """
-    if not options.model_files:
-        return
+    objects = dict(objects or {})
+    if not options.model_files and not objects:
+        return {}
     from mnistlab import run as runlib
     from mnistlab.data import load
     from mnistlab.models.logits import is_logits_file
-    from mnistlab.models.predict import resolve_model
+    from mnistlab.models.wrap import wrap
     from mnistlab.workflows.study import study_variants
 
     test = load(options.dataset, split="test", data_dir=options.data_dir)
     n = min(len(test), options.test_size or len(test))
     n_classes = len(test.class_names)
+    probe = np.ascontiguousarray(test.images[:16])
     variants = [runlib.variant_name(c, s) for c, s in study_variants(options)]
-    for name, path in options.model_files:
-        file = Path(path)
-        if file.is_file() and is_logits_file(file):
+    given: dict[str, GivenModel] = {}
+    sources: list[tuple[str, Any]] = [*objects.items(), *options.model_files]
+    for name, source in sources:
+        file = Path(source) if name not in objects else None
+        where = str(file) if file is not None else f"model {name!r}"
+        if file is not None and file.is_file() and is_logits_file(file):
             scores = VariantLogits(file, variants, n)
             width = next(iter(scores._arrays.values())).shape[1]
+            given[name] = GivenModel(name, scores, str(file), _file_digest(file), "logits")
         else:
-            model = resolve_model(file)
-            blank = np.zeros((2, *test.images.shape[1:]), np.uint8)
-            out = np.asarray(model.predict_logits(blank))
-            if out.ndim != 2 or out.shape[0] != 2:
+            target = file if file is not None else source
+            saved = isinstance(target, (str, Path)) and Path(target).is_dir()
+            # a saved model folder (one of an earlier run) carries its own input options
+            model = wrap(target, name=name, **({} if saved else _preprocess(options, name)))
+            out = np.asarray(model.predict_logits(probe))
+            if out.ndim != 2 or out.shape[0] != len(probe):
                 raise MnistlabError(
-                    f"{file}: maps 2 images to an output of shape {out.shape}, "
-                    "expected (2, classes)"
+                    f"{where}: maps {len(probe)} images to an output of shape {out.shape}, "
+                    "expected (images, classes)"
                 )
             width = out.shape[1]
+            digest = _file_digest(file) if file is not None else _logits_digest(model, probe)
+            given[name] = GivenModel(
+                name, model, str(file) if file is not None else "object", digest, model.kind
+            )
         if width != n_classes:
             raise MnistlabError(
-                f"{file}: {width} classes, but {options.dataset} has {n_classes} (model {name!r})"
+                f"{where}: {width} classes, but {options.dataset} has {n_classes} (model {name!r})"
             )
+    return given
+
+
+def check_given_models(run_dir: Path, given: dict[str, GivenModel], force: bool) -> None:
+    """Refuse to resume ``run_dir`` with a model that changed since the run used it.
+
+    Raises
+    ------
+    MnistlabError
+        Naming the model, where it came from and what changed (unless ``force``).
+    """
+    from mnistlab import run as runlib
+
+    recorded = runlib.read_manifest(run_dir).get("inputs", {}).get("given_models") or {}
+    for name, model in given.items():
+        before = recorded.get(name)
+        if force or not isinstance(before, dict) or before.get("sha256") == model.digest:
+            continue
+        what = model.source if model.source != "object" else "the object passed now"
+        raise MnistlabError(
+            f"{run_dir}: model {name!r} changed since this run used it ({what}: "
+            f"{'sha256' if model.source != 'object' else 'its predictions'} differ); use a "
+            "new --out folder, or --force to redo the run with it"
+        )
+
+
+def import_given_models(
+    run_dir: Path,
+    options: StudyOptions,
+    given: dict[str, GivenModel],
+    log: Any = None,
+) -> None:
+    """Record the user's models in the run, and save into ``RUN/models/<name>/`` those that
+    can be saved (an ONNX file as it is, a network as ONNX, an estimator), so that the run
+    resumes and reports without them; a callable lives in memory for this process."""
+    from mnistlab import run as runlib
+
+    manifest = runlib.read_manifest(run_dir)
+    inputs = dict(manifest.get("inputs", {}))
+    records = dict(inputs.get("given_models") or {})
+    for name, item in given.items():
+        same = records.get(name) == item.record()
+        records[name] = item.record()
+        if isinstance(item.model, VariantLogits):
+            continue
+        folder = runlib.RunLayout(run_dir).model(name)
+        if same and (folder / "manifest.json").is_file():
+            continue  # saved by an earlier run of the study, from the same model
+        try:
+            item.model.save(folder)
+        except MnistlabError as exc:
+            _LIVE[(Path(run_dir).resolve(), name)] = item.model
+            if log is not None:
+                log(f"{name}: kept in memory, not saved into the run ({exc})")
+    inputs["given_models"] = records
+    runlib.update_manifest(run_dir, inputs=inputs)
+
+
+def resumed_objects(run_dir: Path, objects: dict[str, Any]) -> dict[str, Any]:
+    """The model objects of a study of ``run_dir``: those an earlier run of it was given, in
+    its order (from ``RUN/models/<name>/`` where they were saved; a callable must be passed
+    again), then ``objects`` (a name given now replaces the saved one)."""
+    from mnistlab import run as runlib
+
+    layout = runlib.RunLayout(run_dir)
+    recorded = (runlib.read_manifest(run_dir).get("options") or {}).get("model_objects") or []
+    out: dict[str, Any] = {}
+    for name in recorded:
+        if name in objects:
+            out[name] = objects[name]
+        elif (layout.model(name) / "manifest.json").is_file():
+            out[name] = layout.model(name)
+        else:
+            raise MnistlabError(
+                f"model {name!r} of {run_dir} was a Python object that cannot be saved (a "
+                f"callable): pass it again, run_study(..., models={{{name!r}: ...}})"
+            )
+    out.update((k, v) for k, v in objects.items() if k not in out)
+    return out
+
+
+def forget_given_models(run_dir: Path) -> None:
+    """Drop the in-memory models of ``run_dir`` once its study is over."""
+    root = Path(run_dir).resolve()
+    for key in [k for k in _LIVE if k[0] == root]:
+        del _LIVE[key]

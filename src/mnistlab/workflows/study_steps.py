@@ -241,17 +241,24 @@ def _runtime(model: Any) -> str:
 def step_evaluate(run_dir: Path, options: StudyOptions) -> dict[str, Any]:
     """Robustness tables and plots into ``eval/``."""
     from mnistlab.workflows.evaluate import evaluate_predictions as evaluate
+    from mnistlab.workflows.study_models import display_order
 
-    sources = [runlib.RunLayout(run_dir).preds(name) for name in options.models]
+    sources = [runlib.RunLayout(run_dir).preds(name) for name in display_order(options)]
     baseline = options.baseline if options.baseline in options.models else None
     tables = evaluate(sources, runlib.RunLayout(run_dir).eval, baseline=baseline)
     summary = tables["mce"].set_index("model")
+    sanity = tables["sanity"].set_index("model")
     return {
         name: {
             "clean_accuracy": _num(summary.loc[name, "clean_accuracy"]),
             "corrupted_accuracy": _num(summary.loc[name, "corrupted_accuracy"]),
             "mce": _num(summary.loc[name, "mce"]),
             "relative_mce": _num(summary.loc[name, "relative_mce"]),
+            **(
+                {"warning": f"likely preprocessing mistake: {sanity.loc[name, 'reason']}"}
+                if name in sanity.index and bool(sanity.loc[name, "suspect"])
+                else {}
+            ),
         }
         for name in summary.index
     }
