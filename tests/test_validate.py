@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -173,10 +172,13 @@ def test_explore_port_is_checked(tmp_path: Path, demo_run: Path, capsys) -> None
 
 def test_unreachable_scheduler_fails_fast(tmp_path: Path, fashion_dir: Path, capsys) -> None:
     pytest.importorskip("distributed")
-    start = time.monotonic()
+    from mnistlab.parallel import dask_backend
+
+    # Fast by construction (no wall clock here: the suite runs on loaded machines): the
+    # client gives up after CONNECT_TIMEOUT seconds, not dask's 30 s and retries.
+    assert dask_backend.CONNECT_TIMEOUT <= 5
     argv = ["corrupt", "fashion-mnist", "--limit", "10", "--corruptions", "fog", "--no-progress"]
     argv += ["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "c")]
     assert main(argv) == 2
-    assert time.monotonic() - start < 10
     assert "cannot reach the Dask scheduler 'tcp://127.0.0.1:9'" in _err(capsys)
     assert list(tmp_path.iterdir()) == []

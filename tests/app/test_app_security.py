@@ -176,7 +176,11 @@ def test_serve_passes_the_port(monkeypatch, demo_run):
     import mnistlab.app as appmod
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: seen.update(app=app))
+
+    def fake_run(self, sockets=None):
+        seen.update(app=self.config.app)
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     appmod.serve(demo_run, port=8123, open_browser=False)
     from starlette.testclient import TestClient
 

@@ -135,3 +135,92 @@ def test_train_command_trains_a_vae(tmp_path, mnist_dir, capsys):
     assert vae.latent_dim == 4 and vae.manifest["train_size"] == 256  # type: ignore[attr-defined]
     bad = ["train", str(mnist_dir), "--model", "logreg", "--latent-dim", "4"]
     _fails([*bad, "--out", str(tmp_path / "lr")], capsys, "--latent-dim")
+
+
+# --- diversity and disentangle -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def samples_dir(tmp_path_factory, vae_dir):
+    out = tmp_path_factory.mktemp("s") / "samples"
+    assert main(["sample", str(vae_dir), "-n", "160", "--seed", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_diversity_command(tmp_path, samples_dir, mnist_dir, capsys):
+    out = tmp_path / "div"
+    argv = ["diversity", "mnist", str(samples_dir), "--data-dir", str(mnist_dir.parent),
+            "--limit", "150", "--permutations", "99", "--workers", "2", "--no-progress",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "reference mnist: 150 images" in printed and "samples " in printed
+    assert "shifted (MMD, Holm p < 0.05, W1/sd >= 0.1)" in printed
+    assert "PRDC (morphometrics, k=5)" in printed
+    assert printed.strip().endswith("diversity.html")
+    import pandas as pd
+
+    table = pd.read_csv(out / "metrics.csv")
+    assert (table["mmd_permutations"] == 99).all() and (table["n_a"] == 150).all()
+    assert (out / "diversity.html").is_file() and (out / "pairs.png").is_file()
+    _fails(argv, capsys, "pass --overwrite to replace it")
+    assert main([*argv, "--overwrite"]) == 0
+    capsys.readouterr()
+
+
+def test_diversity_bad_input_is_one_line(tmp_path, samples_dir, mnist_dir, capsys):
+    out = tmp_path / "o"
+    base = ["diversity", str(mnist_dir), str(samples_dir), "--no-progress", "--limit", "50"]
+    _fails([*base, "--permutations", "0", "--out", str(out)], capsys, "--permutations must be")
+    _fails([*base, "--alpha", "2", "--out", str(out)], capsys, "alpha must be a number")
+    _fails([*base, "--min-effect", "-1", "--out", str(out)], capsys, "min_effect must be")
+    _fails([*base[:2], "no-such-set", *base[3:], "--out", str(out)], capsys, "no-such-set")
+    _fails([*base, "--out", str(samples_dir / "inside")], capsys, "is inside the input")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    _fails([*base, "--out", str(mine)], capsys, "is not a mnistlab output")
+    (tmp_path / "empty").mkdir()
+    _fails([*base, "--classifier", str(tmp_path / "empty"), "--out", str(out)], capsys,
+           "not a saved mnistlab model")  # fmt: skip
+    assert not out.exists() and (mine / "notes.txt").read_text() == "keep"
+
+
+def test_disentangle_command_with_a_traversal(tmp_path, samples_dir, vae_dir, capsys):
+    out = tmp_path / "dis"
+    argv = ["disentangle", str(samples_dir), str(samples_dir / "latents.npy"), "--decoder",
+            str(vae_dir), "--steps", "3", "--limit", "120", "--workers", "2", "--no-progress",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "120 images, 8 codes" in printed and "MIG " in printed
+    assert "largest traversal effect" in printed and printed.strip().endswith("disentangle.html")
+    import pandas as pd
+
+    trav = pd.read_csv(out / "traversal.csv")
+    assert len(trav) == 3 * 8 and set(trav["code"]) == {f"z{i}" for i in range(8)}
+    assert (out / "traversal_grid.png").is_file() and (out / "partial_correlations.png").is_file()
+
+
+def test_disentangle_bad_latents_are_one_line(tmp_path, samples_dir, vae_dir, capsys):
+    codes = np.load(samples_dir / "latents.npy")
+    out = str(tmp_path / "o")
+    cases = {
+        "short": (codes[:-1], "has 159 rows but there are 160 images"),
+        "flat": (codes[:, 0], "must be a 2-D array (images x codes)"),
+        "nan": (np.where(np.arange(8) == 3, np.nan, codes), "row 0, code z3 is NaN"),
+        "const": (np.where(np.arange(8) == 5, 1.0, codes), "code z5 (column 5) is constant"),
+    }
+    for name, (array, message) in cases.items():  # fmt: skip
+        path = tmp_path / f"{name}.npy"
+        np.save(path, array)
+        _fails(["disentangle", str(samples_dir), str(path), "--no-progress", "--out", out],
+               capsys, message)  # fmt: skip
+    _fails(["disentangle", str(samples_dir), str(tmp_path / "none.npy"), "--out", out],
+           capsys, "none.npy: no such file")  # fmt: skip
+    np.save(tmp_path / "four.npy", codes[:, :4])
+    four = ["disentangle", str(samples_dir), str(tmp_path / "four.npy"), "--out", out]
+    _fails([*four, "--decoder", str(vae_dir)], capsys, "decodes codes of size 8, four.npy has 4")
+    _fails(["disentangle", str(samples_dir), str(samples_dir / "latents.npy"), "--steps", "0",
+            "--out", out], capsys, "--steps must be at least 1")  # fmt: skip
+    assert not (tmp_path / "o").exists()

@@ -229,8 +229,9 @@ def test_exit_codes_in_process(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --------------------------------------------------------------------------- never hangs
-#: An interrupted command must be gone within this many seconds (its cleanup has 5).
-PROMPT = 12.0
+#: An interrupted command must be gone within this many seconds: its cleanup has 5 (the
+#: deadline of mnistlab.shell), the rest is slack for a loaded machine. A hang never ends.
+PROMPT = 20.0
 
 
 def _spin() -> None:

@@ -188,7 +188,7 @@ def _no_serving(monkeypatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the explorer started on an invalid table")
 
-    monkeypatch.setattr(uvicorn, "run", refuse)
+    monkeypatch.setattr(uvicorn.Server, "run", refuse)
 
 
 TABLE_LIB: dict[str, Callable[[Path, Path], object]] = {}

@@ -1,4 +1,6 @@
-"""Generative model commands: sample, encode (models trained with ``train --model vae|gan``).
+"""Generative model commands: sample, encode (models trained with ``train --model vae|gan``),
+and the Morpho-MNIST diagnostics of a model, ``diversity`` and ``disentangle``
+(:mod:`mnistlab.workflows.represent`, :mod:`mnistlab.workflows.disentangle`).
 
 ``sample`` writes a dataset folder that every command reads as a dataset (an export of
 :mod:`mnistlab.data.formats`, one split), with two more files:
@@ -99,3 +101,65 @@ def _write_samples(out: Path, dataset: Any, codes: Any, fmt: str, info: dict[str
         export(dataset, tmp, format=fmt)
         _write_npy(tmp / LATENTS, codes)
         (tmp / SAMPLES_JSON).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+
+
+@opts.command("diversity", writes="diversity", inputs=("reference", "samples", "classifier"),
+              executor="local")  # fmt: skip
+def diversity_cmd(
+    reference: str = typer.Argument(..., help="Reference dataset name or folder (e.g. mnist)."),
+    samples: str = typer.Argument(..., help="Samples: a dataset folder (`sample`) or name."),
+    out: Path = opts.out_option("Folder: tables, figures, diversity.html."),
+    split: Literal["test", "train"] = typer.Option("test", "--split", help="Split read."),
+    limit: opts.Limit = None,
+    data_dir: opts.DataDir = None,
+    permutations: Annotated[int, opts.count("--permutations", "Permutations per MMD test.")] = 1000,
+    mmd_rows: Annotated[int, opts.count("--mmd-rows", "Rows of each set per MMD test.")] = 2000,
+    k: Annotated[int, opts.count("--k", "Neighbours of PRDC.")] = 5,
+    alpha: float = typer.Option(0.05, "--alpha", help="Level of the MMD tests (Holm)."),
+    min_effect: float = typer.Option(
+        0.1, "--min-effect", help="'shifted' needs W1 >= this many reference sd."
+    ),
+    classifier: Path | None = typer.Option(
+        None, "--classifier", help="Classifier folder: feature-space PRDC/FID/KID, classes."
+    ),
+    seed: opts.Seed = 0,
+    job: Any = None,
+) -> None:
+    """Sample diversity: test each morphometric of SAMPLES against REFERENCE (MMD, PRDC)."""
+    from mnistlab.workflows.represent import diversity
+
+    result = diversity(
+        reference, samples, out, limit=limit, data_dir=data_dir, split=split,
+        permutations=permutations, mmd_rows=mmd_rows, k=k, alpha=alpha, min_effect=min_effect,
+        classifier=classifier, seed=seed, execution=job, progress=job.progress,
+    )  # fmt: skip
+    for line in result.summary_lines():
+        typer.echo(line)
+
+
+@opts.command("disentangle", writes="disentangle", inputs=("images", "latents", "decoder"),
+              executor="local")  # fmt: skip
+def disentangle_cmd(
+    images: str = typer.Argument(..., help="Images: a dataset folder (`sample`) or name."),
+    latents: Path = typer.Argument(..., help="Codes of the images, N x C (.npy), row i image i."),
+    out: Path = opts.out_option("Folder: tables, figures, disentangle.html."),
+    decoder: Path | None = typer.Option(
+        None, "--decoder", help="VAE/GAN folder: add a latent traversal, measured per step."
+    ),
+    bins: Annotated[int, opts.count("--bins", "Bins of each code and metric (MI).")] = 20,
+    steps: Annotated[int, opts.count("--steps", "Values of each traversal.")] = 9,
+    split: Literal["test", "train"] = typer.Option("test", "--split", help="Split read."),
+    limit: opts.Limit = None,
+    data_dir: opts.DataDir = None,
+    seed: opts.Seed = 0,
+    job: Any = None,
+) -> None:
+    """Disentanglement: MIG and partial correlations of LATENTS with the morphometrics."""
+    from mnistlab.workflows.disentangle import disentangle
+
+    result = disentangle(
+        images, latents, out, decoder=decoder, bins=bins, steps=steps, limit=limit,
+        data_dir=data_dir, split=split, seed=seed, execution=job, progress=job.progress,
+    )  # fmt: skip
+    for line in result.summary_lines():
+        typer.echo(line)

@@ -64,12 +64,21 @@ _STYLES = ("-", "--", ":", "-.")
 _KDE_POINTS = 256
 
 
-def _columns(table: pd.DataFrame, other: pd.DataFrame | None, metrics: Sequence[str] | None) -> list[str]:
+def _numeric(column: Any) -> bool:
+    """Whether a table column holds numbers (not booleans)."""
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column))
+
+
+def _columns(
+    table: pd.DataFrame, other: pd.DataFrame | None, metrics: Sequence[str] | None
+) -> list[str]:
     if metrics is None:
         metrics = [
             str(c)
             for c in table.columns
-            if str(c) not in ("index", "sample_id") and np.issubdtype(table[c].dtype, np.number)
+            if str(c) not in ("index", "sample_id") and _numeric(table[c])
         ]
     chosen = list(metrics)
     if not chosen:
@@ -85,7 +94,9 @@ def _finite(values: Any) -> NDArray[np.float64]:
     return v[np.isfinite(v)]
 
 
-def _density(ax: Any, values: NDArray[np.float64], grid: NDArray[np.float64], colour: str, label: str) -> None:
+def _density(
+    ax: Any, values: NDArray[np.float64], grid: NDArray[np.float64], colour: str, label: str
+) -> None:
     """A Gaussian KDE of ``values`` on ``grid``; a histogram where the KDE is undefined."""
     from scipy.stats import gaussian_kde
 
@@ -182,7 +193,9 @@ def plot_density_overlays(
     return save_figure(fig, path, tight=False)
 
 
-def _subset(table: pd.DataFrame, cols: list[str], max_points: int, seed: int) -> NDArray[np.float64]:
+def _subset(
+    table: pd.DataFrame, cols: list[str], max_points: int, seed: int
+) -> NDArray[np.float64]:
     values = table[cols].to_numpy(dtype=np.float64)
     values = values[np.isfinite(values).all(axis=1)]
     if len(values) > max_points:
@@ -252,11 +265,25 @@ def plot_pair_plot(
                 both = np.concatenate([a[:, i], b[:, i]])
                 bins = np.histogram_bin_edges(both, bins=25) if both.size else 10
                 for values, colour in ((a, COLOURS[0]), (b, COLOURS[1])):
-                    ax.hist(values[:, i], bins=bins, density=True, histtype="step", color=colour, lw=1.3)
+                    ax.hist(
+                        values[:, i], bins=bins, density=True, histtype="step", color=colour, lw=1.3
+                    )
                 ax.set_yticks([])
             else:
-                for values, colour, label in ((a, COLOURS[0], labels[0]), (b, COLOURS[1], labels[1])):
-                    ax.scatter(values[:, j], values[:, i], s=3, alpha=0.35, color=colour, lw=0, label=label, rasterized=True)
+                for values, colour, label in (
+                    (a, COLOURS[0], labels[0]),
+                    (b, COLOURS[1], labels[1]),
+                ):
+                    ax.scatter(
+                        values[:, j],
+                        values[:, i],
+                        s=3,
+                        alpha=0.35,
+                        color=colour,
+                        lw=0,
+                        label=label,
+                        rasterized=True,
+                    )
             ax.tick_params(labelsize=FONT)
             if i == n - 1:
                 ax.set_xlabel(cols[j], fontsize=FONT + 1)
@@ -543,10 +570,10 @@ def plot_traversal_metrics(
         ax.set_xlabel("traversal step", fontsize=FONT + 1)
         ax.set_ylabel(f"mean {m}", fontsize=FONT + 1)
         ax.tick_params(labelsize=FONT)
+    height = fig.get_size_inches()[1]
     handles, names = axes.ravel()[0].get_legend_handles_labels()
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height)
     fig.legend(handles, names, loc="upper center", ncol=min(len(codes), 8), fontsize=FONT,
-               frameon=False, bbox_to_anchor=(0.5, 0.995))  # fmt: skip
-    fig.suptitle(title, fontsize=10, y=0.93 if nrows == 1 else 0.96)
-    top = 0.8 if nrows == 1 else 0.9
-    fig.tight_layout(rect=(0, 0, 1, top))
+               frameon=False, bbox_to_anchor=(0.5, 1 - 0.3 / height))  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.6 / height))
     return save_figure(fig, path, tight=False)

@@ -241,7 +241,7 @@ def section_morpho(ctx: ReportContext) -> Section:
 
 
 def section_embeddings(ctx: ReportContext) -> Section:
-    sec = Section("embeddings", "Feature embeddings" + of_model(ctx))
+    sec = Section("embeddings", "Embeddings of the features" + of_model(ctx))
     if ctx.main is None or not ctx.main.embedding_kinds():
         sec.note = (
             NOT_COMPUTED
