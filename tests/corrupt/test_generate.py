@@ -241,7 +241,7 @@ def test_existing_output_replaced_whole(small, tmp_path: Path) -> None:
     out = tmp_path / "out"
     gen.generate(small, out, corruptions=["fog", "stripe"], limit=10)
     gen.generate(small, out, corruptions=["zigzag"], limit=10)
-    assert sorted(p.name for p in out.iterdir()) == ["mnistlab.json", "zigzag"]
+    assert sorted(p.name for p in out.iterdir()) == ["identity", "mnistlab.json", "zigzag"]
 
 
 @pytest.mark.parametrize(
