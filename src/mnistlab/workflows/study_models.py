@@ -431,9 +431,8 @@ def check_model_files(
                 )
             width = out.shape[1]
             digest = _file_digest(file) if file is not None else _logits_digest(model, probe)
-            given[name] = GivenModel(
-                name, model, str(file) if file is not None else "object", digest, model.kind
-            )
+            source = str(file) if file is not None else ("saved" if saved else "object")
+            given[name] = GivenModel(name, model, source, digest, model.kind)
         if width != n_classes:
             raise MnistlabError(
                 f"{where}: {width} classes, but {options.dataset} has {n_classes} (model {name!r})"
@@ -454,6 +453,8 @@ def check_given_models(run_dir: Path, given: dict[str, GivenModel], force: bool)
     recorded = runlib.read_manifest(run_dir).get("inputs", {}).get("given_models") or {}
     for name, model in given.items():
         before = recorded.get(name)
+        if model.source == "saved":  # the run's own copy of an object it was given
+            continue
         if force or not isinstance(before, dict) or before.get("sha256") == model.digest:
             continue
         what = model.source if model.source != "object" else "the object passed now"
@@ -479,6 +480,8 @@ def import_given_models(
     inputs = dict(manifest.get("inputs", {}))
     records = dict(inputs.get("given_models") or {})
     for name, item in given.items():
+        if item.source == "saved":
+            continue  # saved by an earlier run: its record stays
         same = records.get(name) == item.record()
         records[name] = item.record()
         if isinstance(item.model, VariantLogits):
